@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_api.ipynb #1ca605ec
+# %% ../nbs/90_api.ipynb #491583b6
 from .core import *
 from .models import *
 from .shapes import *
@@ -15,3 +15,8 @@ from .text import *
 from .schedulers import *
 from .loop import *
 from .metrics import *
+from .unet import *
+from .inversion import *
+from .diffedit import *
+from .img2img import *
+from .inpainting import *
