@@ -64,10 +64,13 @@ def object_correct(pred, scene: Scene, index) -> bool:
     return bool((pred[2 + 2 * index: 4 + 2 * index] == want[2 + 2 * index: 4 + 2 * index]).all())
 
 # %% ../nbs/04_metrics.ipynb #017e5276
-def classifier_accuracy(clf, n=500, start=TEST_SEED) -> float:
-    "Fraction of `n` clean held-out images whose every attribute the classifier reads correctly."
+def classifier_accuracy(clf, n=500, start=TEST_SEED, sd=None) -> float:
+    "Fraction of `n` held-out images (through `sd`'s VAE if given) whose every attribute the classifier reads right."
+    from dflab.vae import vae_roundtrip
     samples = [make_sample(start + i) for i in range(n)]
-    preds = classify(clf, [s['image'] for s in samples])
+    images = [s['image'] for s in samples]
+    if sd is not None: images = [im for i in range(0, n, 100) for im in vae_roundtrip(sd, images[i:i + 100])]
+    preds = classify(clf, images)
     return float(np.mean([scene_correct(p, s['scene'])['all'] for p, s in zip(preds, samples)]))
 
 # %% ../nbs/04_metrics.ipynb #501eedee
