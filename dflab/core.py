@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['get_device', 'get_dtype', 'make_generator', 'randn', 'pil_to_tensor', 'tensor_to_pil', 'check_rgb', 'round_to_8',
-           'to_rgb', 'load_image', 'image_grid', 'show_images', 'mask_to_tensor', 'latent_mask']
+           'to_rgb', 'load_image', 'image_grid', 'show_images', 'explorer', 'mask_to_tensor', 'latent_mask']
 
 # %% ../nbs/00_core.ipynb #1be728eb
 def get_device(device=None) -> torch.device:
@@ -135,6 +135,26 @@ def show_images(images, titles=None, cols=None, size=2.5, cmap=None):
         if titles is not None: ax.set_title(str(titles[i]), fontsize=9)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/00_core.ipynb #2891dcbe
+def explorer(controls: dict, render, rows=None, header=None):
+    "Widget: `controls` (name → ipywidget) above the figure `render(**values)`, redrawn on every change."
+    import ipywidgets as W, matplotlib.pyplot as plt
+    from IPython.display import display
+    rows = rows or [list(controls)]
+    out = W.Output()
+    box = W.VBox(([W.HTML(header)] if header else []) + [W.HBox([controls[k] for k in r]) for r in rows] + [out])
+    box.controls, box.fig, box.renders = controls, None, 0
+    def update(change=None):
+        box.fig = render(**{k: w.value for k, w in controls.items()})
+        box.renders += 1
+        with out:
+            out.clear_output(wait=True)
+            display(box.fig)
+        plt.close(box.fig)
+    for w in controls.values(): w.observe(update, names='value')
+    update()
+    return box
 
 # %% ../nbs/00_core.ipynb #f8c0fbd0
 def _mask_array(mask) -> np.ndarray:

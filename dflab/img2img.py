@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np, torch
 from PIL import Image
-from .core import make_generator, randn, load_image, show_images, tensor_to_pil
+from .core import make_generator, randn, load_image, show_images, tensor_to_pil, explorer, explorer
 from .vae import pil_to_latents, decode_latents
 from .text import text_enc
 from .schedulers import make_scheduler
@@ -16,8 +16,8 @@ from .metrics import psnr, classify, object_correct
 
 # %% auto #0
 __all__ = ['OUTPUT_TYPES', 'strength_start', 'ready_scheduler', 'init_latents', 'noised_start', 'check_output_type', 'to_output',
-           'img2img', 'pipeline_tensor', 'strength_sweep', 'slider_explorer', 'img2img_view', 'strength_explorer',
-           'edit_scores', 'img2img_scores', 'plot_scores']
+           'img2img', 'pipeline_tensor', 'strength_sweep', 'img2img_view', 'strength_explorer', 'edit_scores',
+           'img2img_scores', 'plot_scores']
 
 # %% ../nbs/20_img2img.ipynb #f7c11f08
 def strength_start(steps, strength) -> int:
@@ -92,25 +92,6 @@ def strength_sweep(sd, image, prompt, strengths=(0.2, 0.4, 0.6, 0.8, 1.0), **kw)
     return [img2img(sd, image, prompt, strength=s, **kw)[0] for s in strengths]
 
 # %% ../nbs/20_img2img.ipynb #eefc7dca
-def slider_explorer(slider, render):
-    "A widget box: `slider` above an output that shows `render(slider.value)` (a figure) after every change."
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    out = widgets.Output()
-    box = widgets.VBox([slider, out])
-    box.renders, box.figure = 0, None
-    def update(change=None):
-        fig = render(slider.value)
-        box.renders, box.figure = box.renders + 1, fig
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
-    slider.observe(update, names='value')
-    update()
-    return box
-
 def img2img_view(sd, image, prompt, strength, **kw):
     "Figure of `image` beside its img2img result at `strength`."
     result = img2img(sd, image, prompt, strength=strength, **kw)[0]
@@ -121,7 +102,7 @@ def strength_explorer(sd, image, prompt, steps=20, **kw):
     import ipywidgets as widgets
     slider = widgets.FloatSlider(value=0.6, min=max(0.05, 1 / steps), max=1., step=0.05, description='strength',
                                  continuous_update=False)
-    return slider_explorer(slider, lambda s: img2img_view(sd, image, prompt, s, steps=steps, **kw))
+    return explorer(dict(strength=slider), lambda strength: img2img_view(sd, image, prompt, strength, steps=steps, **kw))
 
 # %% ../nbs/20_img2img.ipynb #fa90595b
 def edit_scores(clf, edit, n=8, kind='colour', start=TEST_SEED) -> dict:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, load_image, mask_to_tensor, latent_mask, pil_to_tensor, show_images
+from .core import explorer
 from .core import _mask_array
 from .text import text_enc
 from .loop import denoise
 from .img2img import strength_start, ready_scheduler, init_latents, noised_start
-from .img2img import check_output_type, to_output, edit_scores, slider_explorer
+from .img2img import check_output_type, to_output, edit_scores
 
 # %% auto #0
 __all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'inpaint_start', 'inpaint_blended', 'masked_image_latents',
@@ -144,4 +145,4 @@ def seed_explorer(sd, image, mask, prompt, steps=20, **kw):
     "A seed slider over `inpaint` of `image` under `mask` towards `prompt`."
     import ipywidgets as widgets
     slider = widgets.IntSlider(value=0, min=0, max=50, description='seed', continuous_update=False)
-    return slider_explorer(slider, lambda s: inpaint_view(sd, image, mask, prompt, s, steps=steps, **kw))
+    return explorer(dict(seed=slider), lambda seed: inpaint_view(sd, image, mask, prompt, seed, steps=steps, **kw))

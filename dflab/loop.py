@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
-from .core import randn, make_generator, tensor_to_pil, image_grid, show_images
+from .core import randn, make_generator, tensor_to_pil, image_grid, show_images, explorer
 from .vae import check_image_size, decode_latents, latents_to_pil
 from .text import text_enc
 from .schedulers import make_scheduler, SCHEDULERS
@@ -123,9 +123,8 @@ def loop_view(sd, prompt, negative_prompt='', guidance=7.5, steps=25, seed=0, sc
 
 def loop_explorer(sd, prompt='a red circle and a blue square on a white background', negative_prompt='',
                   guidance=7.5, steps=10, seed=0, scheduler='ddim'):
-    "Widget: prompt, negative prompt, guidance, steps, seed and sampler driving `loop_view`; `.renders` counts redraws."
+    "Widget: prompt, negative prompt, guidance, steps, seed and sampler driving `loop_view`."
     import ipywidgets as widgets
-    from IPython.display import display
     style = dict(description_width='initial')
     controls = dict(
         prompt=widgets.Text(prompt, description='prompt', continuous_update=False, style=style),
@@ -135,19 +134,8 @@ def loop_explorer(sd, prompt='a red circle and a blue square on a white backgrou
         steps=widgets.IntSlider(value=steps, min=2, max=50, description='steps', continuous_update=False),
         seed=widgets.IntText(value=seed, description='seed'),
         scheduler=widgets.Dropdown(options=list(SCHEDULERS), value=scheduler, description='sampler'))
-    out = widgets.Output()
-    box = widgets.VBox([widgets.HBox(list(controls.values())[:2]), widgets.HBox(list(controls.values())[2:]), out])
-    box.controls, box.renders, box.image = controls, 0, None
-    def update(_=None):
-        fig = loop_view(sd, **{k: w.value for k, w in controls.items()})
-        box.image, box.renders = fig.image, box.renders + 1
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
-    for w in controls.values(): w.observe(update, names='value')
-    update()
-    return box
+    rows = [['prompt', 'negative_prompt'], ['guidance', 'steps', 'seed', 'scheduler']]
+    return explorer(controls, lambda **values: loop_view(sd, **values), rows)
 
 # %% ../nbs/14_loop.ipynb #8161136a
 def plot_adherence(res, title=''):
@@ -177,7 +165,7 @@ def _seconds(fn) -> float:
 
 def bench_text2img(sd, prompt='a red circle and a blue square on a white background', steps=25, seed=0,
                    guidance=7.5, repeats=5) -> dict:
-    "Median seconds of `text2img` and of `StableDiffusionPipeline` on `sd` (warm-up first, runs interleaved)."
+    "Median seconds of `text2img` and of `StableDiffusionPipeline` on `sd` (warm-up first, then alternating A-B, B-A)."
     if repeats < 1: raise ValueError(f"repeats must be at least 1, got {repeats}")
     from diffusers import StableDiffusionPipeline
     pipe = pipeline_reference(sd, StableDiffusionPipeline)
@@ -188,8 +176,8 @@ def bench_text2img(sd, prompt='a red circle and a blue square on a white backgro
     first = {name: run() for name, run in runs.items()}
     diff = int(np.abs(np.asarray(first['dflab'], int) - np.asarray(first['diffusers'], int)).max())
     times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items(): times[name].append(_seconds(run))
+    for r in range(repeats):
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]): times[name].append(_seconds(runs[name]))
     med = {name: statistics.median(ts) for name, ts in times.items()}
     return dict(dflab_s=med['dflab'], diffusers_s=med['diffusers'], ratio=med['dflab'] / med['diffusers'],
                 max_pixel_diff=diff, steps=steps, repeats=repeats)

@@ -8,7 +8,7 @@ import math
 from types import SimpleNamespace
 import diffusers, torch
 import matplotlib.pyplot as plt
-from .core import show_images
+from .core import show_images, explorer
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'make_scheduler', 'scaled_linear_betas', 'alpha_bar', 'sigma_from_alpha_bar', 'noisy_sample',
@@ -147,21 +147,8 @@ def scheduler_view(sd, prompt, name='ddim', steps=10, seed=0):
     return fig
 
 def scheduler_explorer(sd, prompt='a red circle and a blue square on a white background', seed=0, steps=6):
-    "Widget: a scheduler dropdown and a steps slider driving `scheduler_view`; `.renders` counts redraws."
-    import ipywidgets as widgets
-    from IPython.display import display
-    name = widgets.Dropdown(options=list(SCHEDULERS), value='ddim', description='scheduler')
-    steps = widgets.IntSlider(value=steps, min=2, max=50, description='steps', continuous_update=False)
-    out = widgets.Output()
-    box = widgets.VBox([widgets.HBox([name, steps]), out])
-    box.renders, box.fig = 0, None
-    def update(_=None):
-        box.fig = scheduler_view(sd, prompt, name.value, steps.value, seed)
-        box.renders += 1
-        with out:
-            out.clear_output(wait=True)
-            display(box.fig)
-        plt.close(box.fig)
-    for w in (name, steps): w.observe(update, names='value')
-    update()
-    return box
+    "Widget: a scheduler dropdown and a steps slider driving `scheduler_view`."
+    import ipywidgets as W
+    controls = dict(name=W.Dropdown(options=list(SCHEDULERS), value='ddim', description='scheduler'),
+                    steps=W.IntSlider(value=steps, min=2, max=50, description='steps', continuous_update=False))
+    return explorer(controls, lambda name, steps: scheduler_view(sd, prompt, name, steps, seed))

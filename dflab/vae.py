@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from PIL import Image
-from .core import pil_to_tensor, tensor_to_pil, check_rgb, show_images
+from .core import pil_to_tensor, tensor_to_pil, check_rgb, show_images, explorer
 from .shapes import make_sample, TEST_SEED
 from .metrics import psnr
 
@@ -64,22 +64,9 @@ def vae_view(sd, seed, channel='all'):
                        titles=[f'seed {seed}', f'decoded, {psnr(image, recon):.1f} dB'] + [f'channel {c}' for c in chans])
 
 def vae_explorer(sd, first=TEST_SEED, n=50):
-    "Widget: a held-out seed slider and a channel picker, showing `vae_view`; `.fig` and `.renders` record the last draw."
-    import ipywidgets as W, matplotlib.pyplot as plt
-    from IPython.display import display
-    seed = W.IntSlider(value=first, min=first, max=first + n - 1, description='seed')
-    channel = W.Dropdown(options=['all'] + list(range(sd.latent_channels)), value='all', description='channel')
-    out = W.Output()
-    box = W.VBox([W.HBox([seed, channel]), out])
-    box.seed, box.channel, box.renders = seed, channel, 0
-    def update(change=None):
-        box.fig = vae_view(sd, seed.value, channel.value)
-        box.renders += 1
-        with out:
-            out.clear_output(wait=True)
-            display(box.fig)
-        plt.close(box.fig)
-    seed.observe(update, 'value')
-    channel.observe(update, 'value')
-    update()
-    return box
+    "Widget: a held-out seed slider and a channel picker, showing `vae_view`."
+    import ipywidgets as W
+    controls = dict(seed=W.IntSlider(value=first, min=first, max=first + n - 1, description='seed'),
+                    channel=W.Dropdown(options=['all'] + list(range(sd.latent_channels)), value='all',
+                                       description='channel'))
+    return explorer(controls, lambda seed, channel: vae_view(sd, seed, channel))

@@ -2,9 +2,9 @@
 
 Usage: python tools/bench_diffedit.py [--model tiny] [--pairs 5] [--n 10] [--fast-n 20] [--strength 0.5] [--steps 50]
 The looped mask runs 2·n full img2img loops per image; `diffedit_mask` runs one UNet batch of 2·n latents; the
-FastDiffEdit mask is `diffedit_mask` with `--fast-n` draws, grown by one latent pixel and blurred. Each runs on the
-same held-out two-object colour edits after one warm-up call; seconds per mask, speed-up over the looped mask, IoU
-with the true change and coverage of the untouched object are printed. Timings are wall-clock: run it on an
+FastDiffEdit mask is `diffedit_mask` with `--fast-n` draws, blurred. Each runs on the same held-out two-object
+colour edits after one warm-up call; seconds per mask, speed-up over the looped mask, IoU with the true change and
+coverage of the untouched object are printed. Timings are wall-clock: run it on an
 otherwise idle machine. The model defaults to DFLAB_MODEL, else the embedded dflab-tiny.
 """
 import argparse, platform
