@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np, torch
 from PIL import Image
-from .core import make_generator, randn, load_image, show_images, tensor_to_pil, explorer, explorer
+from .core import make_generator, randn, load_image, show_images, tensor_to_pil, explorer
 from .vae import pil_to_latents, decode_latents
 from .text import text_enc
 from .schedulers import make_scheduler

@@ -4,6 +4,7 @@
 
 # %% ../nbs/21_inpainting.ipynb #0e0428d7
 from __future__ import annotations
+from typing import NamedTuple
 import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, load_image, mask_to_tensor, latent_mask, pil_to_tensor, show_images
@@ -15,9 +16,9 @@ from .img2img import strength_start, ready_scheduler, init_latents, noised_start
 from .img2img import check_output_type, to_output, edit_scores
 
 # %% auto #0
-__all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'inpaint_start', 'inpaint_blended', 'masked_image_latents',
-           'inpaint_conditioned', 'inpaint', 'inpaint_edit', 'inpaint_scores', 'bar_scores', 'inpaint_view',
-           'seed_explorer']
+__all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'InpaintInputs', 'inpaint_inputs', 'inpaint_start',
+           'inpaint_blended', 'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_edit',
+           'inpaint_scores', 'bar_scores', 'inpaint_view', 'seed_explorer']
 
 # %% ../nbs/21_inpainting.ipynb #2c167c80
 def inpaint_masks(mask, image_size, factor=8) -> tuple:
@@ -49,6 +50,28 @@ def keep_unmasked(sched, known, noise, mask, start_step):
     return blend
 
 # %% ../nbs/21_inpainting.ipynb #84d18de7
+class InpaintInputs(NamedTuple):
+    "The checked inputs of one inpainting call."
+    image: Image.Image
+    pixels: torch.Tensor
+    mask: torch.Tensor
+    cond: torch.Tensor
+    uncond: torch.Tensor
+    generator: torch.Generator
+    scheduler: object
+    start: int
+
+def inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, seed, scheduler,
+                   output_type) -> InpaintInputs:
+    "What both inpainting methods start from: image, pixel and latent masks, embeddings, generator, scheduler, start step."
+    check_output_type(output_type)
+    start = strength_start(steps, strength)
+    image = load_image(image)
+    pixels, m = inpaint_masks(mask, image.size, sd.vae_factor)
+    cond, uncond = text_enc(sd, prompt, negative_prompt)
+    return InpaintInputs(image, pixels, m, cond, uncond, make_generator(seed), ready_scheduler(sd, scheduler, steps),
+                         start)
+
 def inpaint_start(sd, sched, image, n, generator, strength, start_step, need_clean=True) -> tuple:
     "`(clean, noise, latents)`: sampled image latents (`None` if not needed), start noise and start latents, in diffusers' order."
     clean = init_latents(sd, image, n, generator) if need_clean or strength < 1 else None
@@ -65,17 +88,12 @@ def inpaint_blended(sd, image, mask, prompt, strength=1.0, steps=50, guidance=7.
     if sd.is_inpainting:
         raise ValueError("inpaint_blended needs a 4-channel UNet; this is a 9-channel inpainting model: use "
                          "`inpaint_conditioned` (or `inpaint`, which picks the method for the model)")
-    check_output_type(output_type)
-    start = strength_start(steps, strength)
-    image = load_image(image)
-    _, m = inpaint_masks(mask, image.size, sd.vae_factor)
-    cond, uncond = text_enc(sd, prompt, negative_prompt)
-    g = make_generator(seed)
-    sched = ready_scheduler(sd, scheduler, steps)
-    clean, noise, latents = inpaint_start(sd, sched, image, len(cond), g, strength, start)
-    blend = make_blend(sched, clean, noise, m.to(sd.device, clean.dtype), start)
-    latents = denoise(sd, cond, uncond, latents, steps=steps, guidance=guidance, scheduler=sched, start_step=start,
-                      generator=g, eta=eta, blend=blend, callback=callback, progress=progress)
+    x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, seed, scheduler, output_type)
+    clean, noise, latents = inpaint_start(sd, x.scheduler, x.image, len(x.cond), x.generator, strength, x.start)
+    blend = make_blend(x.scheduler, clean, noise, x.mask.to(sd.device, clean.dtype), x.start)
+    latents = denoise(sd, x.cond, x.uncond, latents, steps=steps, guidance=guidance, scheduler=x.scheduler,
+                      start_step=x.start, generator=x.generator, eta=eta, blend=blend, callback=callback,
+                      progress=progress)
     return to_output(sd, latents, output_type)
 
 # %% ../nbs/21_inpainting.ipynb #8c31d018
@@ -93,18 +111,14 @@ def inpaint_conditioned(sd, image, mask, prompt, strength=1.0, steps=50, guidanc
         raise ValueError(f"inpaint_conditioned needs a 9-channel inpainting UNet; this UNet has "
                          f"{sd.unet.config.in_channels} input channels: use `inpaint_blended`, or an inpainting "
                          "model such as load_sd('tiny-inpainting') or load_sd('sd-v1-5-inpainting')")
-    check_output_type(output_type)
-    start = strength_start(steps, strength)
-    image = load_image(image)
-    pixels, m = inpaint_masks(mask, image.size, sd.vae_factor)
-    cond, uncond = text_enc(sd, prompt, negative_prompt)
-    g = make_generator(seed)
-    sched = ready_scheduler(sd, scheduler, steps)
-    _, _, latents = inpaint_start(sd, sched, image, len(cond), g, strength, start, need_clean=False)
-    masked = masked_image_latents(sd, image, pixels, g)
-    extra = torch.cat([m.to(masked), masked], 1).repeat(len(cond), 1, 1, 1).to(sd.unet.dtype)
-    latents = denoise(sd, cond, uncond, latents, steps=steps, guidance=guidance, scheduler=sched, start_step=start,
-                      generator=g, eta=eta, extra=extra, callback=callback, progress=progress)
+    x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, seed, scheduler, output_type)
+    _, _, latents = inpaint_start(sd, x.scheduler, x.image, len(x.cond), x.generator, strength, x.start,
+                                  need_clean=False)
+    masked = masked_image_latents(sd, x.image, x.pixels, x.generator)
+    extra = torch.cat([x.mask.to(masked), masked], 1).repeat(len(x.cond), 1, 1, 1).to(sd.unet.dtype)
+    latents = denoise(sd, x.cond, x.uncond, latents, steps=steps, guidance=guidance, scheduler=x.scheduler,
+                      start_step=x.start, generator=x.generator, eta=eta, extra=extra, callback=callback,
+                      progress=progress)
     return to_output(sd, latents, output_type)
 
 def inpaint(sd, image, mask, prompt, **kw):

@@ -8,7 +8,7 @@ import math
 from types import SimpleNamespace
 import diffusers, torch
 import matplotlib.pyplot as plt
-from .core import show_images, explorer
+from .core import show_images, randn, explorer
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'make_scheduler', 'scaled_linear_betas', 'alpha_bar', 'sigma_from_alpha_bar', 'noisy_sample',

@@ -133,7 +133,7 @@ def shapes_data(out, n) -> dict:
         if len(d['images']) == n: return dict(d)
     images = np.zeros((n, 128, 128, 3), np.uint8)
     masks = np.zeros((n, 2, 128, 128), bool)
-    captions, labels = [], []
+    captions = []
     for i in tqdm(range(n), desc='drawing', leave=False):
         s = make_sample(i)
         images[i] = np.asarray(s['image'])
