@@ -16,10 +16,10 @@ from .shapes import make_dataset, render_scene, make_sample, SHAPES, COLOURS, BA
 __all__ = ['VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'log', 'STAGE_SHARES', 'new_vae', 'new_unet',
            'new_text_encoder', 'train_scheduler', 'n_params', 'widen_unet', 'train_stage', 'shapes_data', 'to_float',
            'tokenize', 'object_centres', 'crop_origins', 'vae_loss_fn', 'encode_all', 'decode_all', 'latent_scale',
-           'random_masks', 'diffusion_loss_fn', 'ShapesClassifier', 'blur', 'classifier_loss_fn', 'save_folder',
-           'train_tiny', 'make_labels', 'save_classifier', 'load_classifier', 'train_tiny_cli', 'install_weights',
-           'vae_psnr', 'generation_seconds', 'training_summary', 'model_card', 'evaluate_tiny', 'write_model_cards',
-           'shipped_metrics']
+           'random_masks', 'min_snr_weight', 'diffusion_loss_fn', 'ShapesClassifier', 'blur', 'classifier_loss_fn',
+           'save_folder', 'train_tiny', 'make_labels', 'save_classifier', 'load_classifier', 'train_tiny_cli',
+           'install_weights', 'vae_psnr', 'generation_seconds', 'training_summary', 'model_card', 'evaluate_tiny',
+           'write_model_cards', 'shipped_metrics']
 
 # %% ../nbs/03_tiny.ipynb #8c76b1a5
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -230,10 +230,16 @@ def random_masks(g, batch, obj_masks, size=128):
         else: m[i] = 1
     return (F.max_pool2d(m, 9, 1, 4) > 0).float()   # dilate by 4 px
 
+def min_snr_weight(sched, gamma=5.) -> torch.Tensor:
+    "Loss weight min(SNR, `gamma`) / SNR of every training timestep of `sched`, for epsilon prediction."
+    snr = sched.alphas_cumprod / (1 - sched.alphas_cumprod)
+    return snr.clamp(max=gamma) / snr
+
 def diffusion_loss_fn(unet, text_encoder, lat_mean, lat_std, tokens, scale, batch=64, p_uncond=0.1,
-                      inpaint=None):
-    "Epsilon-prediction loss; `inpaint=(vae, images, obj_masks)` adds the 9-channel inpainting inputs."
+                      snr_gamma=5., inpaint=None):
+    "Epsilon-prediction loss weighted by min(SNR, `snr_gamma`) / SNR; `inpaint=(vae, images, obj_masks)` adds the 9-channel inpainting inputs."
     sched = train_scheduler()
+    weight = min_snr_weight(sched, snr_gamma)
     empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
     def loss(step):
         g = make_generator(10**6 + step)
@@ -253,7 +259,7 @@ def diffusion_loss_fn(unet, text_encoder, lat_mean, lat_std, tokens, scale, batc
             with torch.no_grad(): masked = vae.encode(img * (m < 0.5)).latent_dist.mode() * scale
             x = torch.cat([x, F.interpolate(m, size=x.shape[-2:]), masked], 1)
         emb = text_encoder(ids)[0]
-        return F.mse_loss(unet(x, t, emb).sample, noise)
+        return (weight[t] * (unet(x, t, emb).sample - noise).pow(2).mean((1, 2, 3))).mean()
     return loss
 
 # %% ../nbs/03_tiny.ipynb #89368e58
@@ -326,7 +332,7 @@ def save_folder(folder, vae, text_encoder, unet, tokenizer_dir, fp16=True):
 # %% ../nbs/03_tiny.ipynb #a83fffa3
 STAGE_SHARES = dict(vae=0.225, vae_decoder=0.245, unet64=0.235, unet128=0.21, inpaint=0.055, classifier=0.03)
 
-def train_tiny(out, minutes=90., n_train=24_000, max_steps=None, threads=None):
+def train_tiny(out, minutes=120., n_train=24_000, max_steps=None, threads=None):
     "Train every stage of dflab-tiny into `out` within `minutes` of training time (resumable)."
     from transformers import CLIPTokenizer
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -402,7 +408,7 @@ def train_tiny_cli():
     "Command line: train dflab-tiny (`dflab-train-tiny --help`)."
     p = argparse.ArgumentParser(description='Train the embedded dflab-tiny model on the shapes world.')
     p.add_argument('--out', required=True, help='folder for data, checkpoints, log and the trained models')
-    p.add_argument('--minutes', type=float, default=90., help='training time budget over all stages')
+    p.add_argument('--minutes', type=float, default=120., help='training time budget over all stages')
     p.add_argument('--n-train', type=int, default=24_000, help='number of training images')
     p.add_argument('--max-steps', type=int, default=None, help='steps per stage instead of a time budget (smoke runs)')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
@@ -486,9 +492,9 @@ right, background named in 80 % of captions. Evaluation uses held-out seeds from
 {stages}
 
 VAE on 64×64 crops (batch 16; second stage decoder only); UNet and text encoder together at 64 px (8×8 latents)
-then 128 px (16×16), batch 64, AdamW, cosine decay, EMA 0.999; inpainting UNet widened to 9 channels (zero-init)
-and fine-tuned with object, rectangle and full masks (batch 32); the judging classifier trained on clean images
-and on VAE reconstructions. Reproduce with `dflab-train-tiny`.
+then 128 px (16×16), batch 64, Min-SNR-5 loss weighting, AdamW, cosine decay, EMA 0.999; inpainting UNet widened
+to 9 channels (zero-init) and fine-tuned with object, rectangle and full masks (batch 32); the judging classifier
+trained on clean images and on VAE reconstructions. Reproduce with `dflab-train-tiny`.
 {notes}
 
 ## Measured (held-out)
