@@ -237,7 +237,7 @@ def min_snr_weight(sched, gamma=5.) -> torch.Tensor:
 
 def diffusion_loss_fn(unet, text_encoder, lat_mean, lat_std, tokens, scale, batch=64, p_uncond=0.1,
                       snr_gamma=5., inpaint=None):
-    "Epsilon-prediction loss weighted by min(SNR, `snr_gamma`) / SNR; `inpaint=(vae, images, obj_masks)` adds the 9-channel inpainting inputs."
+    "Min-SNR-weighted epsilon-prediction loss; `inpaint=(vae, images, obj_masks)` adds the 9-channel inpainting inputs."
     sched = train_scheduler()
     weight = min_snr_weight(sched, snr_gamma)
     empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
