@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #2dfcc7c0
 from __future__ import annotations
-import math, os, warnings
+import math, warnings
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError

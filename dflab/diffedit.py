@@ -14,7 +14,6 @@ from .text import encode_text, text_enc
 from .loop import denoise, Recorder
 from .img2img import img2img, strength_start, ready_scheduler, init_latents, noised_start
 from .inversion import invert, regenerate
-from .schedulers import HandDDIM
 from .inpainting import inpaint
 from .shapes import edit_pair, TEST_SEED
 from .metrics import psnr, mask_iou, coverage, classify, object_correct

@@ -8,8 +8,7 @@ from typing import NamedTuple
 import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, load_image, mask_to_tensor, latent_mask, pil_to_tensor, show_images
-from .core import explorer
-from .core import _mask_array
+from .core import explorer, _mask_array
 from .text import text_enc
 from .loop import denoise
 from .img2img import strength_start, ready_scheduler, init_latents, noised_start

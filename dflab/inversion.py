@@ -12,7 +12,7 @@ from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
 from .text import text_enc
 from .loop import denoise, Recorder
 from types import SimpleNamespace
-from .schedulers import make_scheduler, HandDDIM, ddim_step
+from .schedulers import HandDDIM, ddim_step
 from .metrics import psnr
 
 # %% auto #0

@@ -5,7 +5,6 @@
 # %% ../nbs/04_metrics.ipynb #5a4e9c45
 from __future__ import annotations
 import numpy as np, torch
-from PIL import Image
 from dataclasses import replace
 from .shapes import Scene, scene_labels, sample_scene, make_sample, TEST_SEED
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip, json, os
 import dflab
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 import torch
 from .core import get_device, get_dtype

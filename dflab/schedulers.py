@@ -4,11 +4,10 @@
 
 # %% ../nbs/13_schedulers.ipynb #d34f5305
 from __future__ import annotations
-import math
 from types import SimpleNamespace
 import diffusers, torch
 import matplotlib.pyplot as plt
-from .core import show_images, randn, explorer
+from .core import randn, explorer
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'make_scheduler', 'scaled_linear_betas', 'alpha_bar', 'sigma_from_alpha_bar', 'noisy_sample',

@@ -5,7 +5,7 @@
 # %% ../nbs/02_shapes.ipynb #2c9cd9b8
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageDraw
 

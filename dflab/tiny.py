@@ -10,7 +10,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import make_generator
 from .models import WEIGHTS
-from .shapes import make_dataset, render_scene, make_sample, SHAPES, COLOURS, BACKGROUNDS
+from .shapes import make_sample, SHAPES, COLOURS, BACKGROUNDS
 
 # %% auto #0
 __all__ = ['VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'log', 'STAGE_SHARES', 'new_vae', 'new_unet',

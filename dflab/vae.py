@@ -5,8 +5,7 @@
 # %% ../nbs/10_vae.ipynb #269dbedd
 from __future__ import annotations
 import torch
-from PIL import Image
-from .core import pil_to_tensor, tensor_to_pil, check_rgb, show_images, explorer
+from .core import pil_to_tensor, tensor_to_pil, show_images, explorer
 from .shapes import make_sample, TEST_SEED
 from .metrics import psnr
 
