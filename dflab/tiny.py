@@ -26,7 +26,7 @@ VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=
                   block_out_channels=(16, 32, 64, 64), norm_num_groups=8, mid_block_add_attention=False,
                   down_block_types=('DownEncoderBlock2D',) * 4, up_block_types=('UpDecoderBlock2D',) * 4)
 UNET_CONFIG = dict(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
-                   block_out_channels=(64, 128, 128), cross_attention_dim=128, attention_head_dim=8,
+                   block_out_channels=(64, 128, 128), cross_attention_dim=128, attention_head_dim=4,
                    down_block_types=('CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'),
                    up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'))
 TEXT_CONFIG = dict(vocab_size=49408, hidden_size=128, intermediate_size=512, num_hidden_layers=2,
@@ -479,8 +479,8 @@ it knows nothing but circles, squares, triangles and stars in six colours on fiv
 | scheduler | PNDMScheduler, SD v1.4's config (scaled-linear betas 0.00085–0.012, 1000 steps, no clipping) | |
 
 VAE: 8× downsampling, 4 latent channels, scaling factor {m['vae_scale']} (1 / std of the latents, measured
-as SD's 0.18215 was). UNet: epsilon prediction, cross-attention on 128-dim text embeddings; 10 % empty captions
-in training for classifier-free guidance. Weights stored as fp16 safetensors.
+as SD's 0.18215 was). UNet: epsilon prediction, 4 attention heads, cross-attention on 128-dim text
+embeddings; 10 % empty captions in training for classifier-free guidance. Weights stored as fp16 safetensors.
 
 ## Data
 {m['n_train']:,} images drawn from seeds 0…{m['n_train'] - 1}: one object (60 %) or two side by side (40 %), named left to
