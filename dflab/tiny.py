@@ -17,9 +17,9 @@ __all__ = ['VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'log'
            'new_text_encoder', 'train_scheduler', 'n_params', 'widen_unet', 'train_stage', 'shapes_data', 'to_float',
            'tokenize', 'object_centres', 'crop_origins', 'vae_loss_fn', 'encode_all', 'decode_all', 'latent_scale',
            'random_masks', 'min_snr_weight', 'diffusion_loss_fn', 'ShapesClassifier', 'blur', 'classifier_loss_fn',
-           'save_folder', 'train_tiny', 'make_labels', 'save_classifier', 'load_classifier', 'train_tiny_cli',
-           'install_weights', 'vae_psnr', 'generation_seconds', 'training_summary', 'model_card', 'evaluate_tiny',
-           'write_model_cards', 'shipped_metrics']
+           'save_folder', 'train_tiny', 'classifier_data', 'make_labels', 'save_classifier', 'load_classifier',
+           'train_tiny_cli', 'install_weights', 'vae_psnr', 'generation_seconds', 'training_summary', 'model_card',
+           'evaluate_tiny', 'write_model_cards', 'shipped_metrics']
 
 # %% ../nbs/03_tiny.ipynb #8c76b1a5
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -295,10 +295,12 @@ def blur(x, sigma):
     x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode='replicate'), k.view(1, 1, 1, 5).repeat(c, 1, 1, 1), groups=c)
     return F.conv2d(F.pad(x, (0, 0, 2, 2), mode='replicate'), k.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
 
-def classifier_loss_fn(clf, images, labels, batch=128):
-    "Cross-entropy over all heads (no second-object loss for one-object images); blur, fading and noise augmentation."
-    labels = torch.from_numpy(labels)
+def classifier_loss_fn(clf, make_data, batch=128):
+    "Cross-entropy over all heads with blur, fading and noise; `make_data()` gives (images, labels) at the first step."
+    data = {}
     def loss(step):
+        if not data: data['images'], data['labels'] = make_data()   # never built when the stage is already done
+        images, labels = data['images'], torch.from_numpy(data['labels'])
         g = make_generator(2 * 10**6 + step)
         idx = torch.randint(len(images), (batch,), generator=g)
         x = blur(to_float(images[idx.numpy()]), 1.2 * torch.rand(1, generator=g).item())
@@ -374,17 +376,22 @@ def train_tiny(out, minutes=120., n_train=24_000, max_steps=None, threads=None):
                 diffusion_loss_fn(wide, te, lat['mean128'], lat['std128'], tokens, scale, batch=32,
                                   inpaint=(vae, images, data['masks'])), mins['inpaint'], 3e-4, max_steps)
     save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
-    labels = np.stack([np.array(l) for l in make_labels(data)])
-    small = F.interpolate(to_float(images), size=(64, 64), mode='bilinear', antialias=True)
-    small = ((small + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-    decoded = decode_all(vae, lat['mean128'][:len(images) // 3])
-    clf_images, clf_labels = np.concatenate([small, decoded]), np.concatenate([labels, labels[:len(decoded)]])
     clf = ShapesClassifier()
-    train_stage('classifier', out, dict(clf=clf), classifier_loss_fn(clf, clf_images, clf_labels),
+    make_data = lambda: classifier_data(vae, data, lat['mean128'])
+    train_stage('classifier', out, dict(clf=clf), classifier_loss_fn(clf, make_data),
                 mins['classifier'], 2e-3, max_steps, ema_decay=0.99)
     save_classifier(clf, out / 'shapes-classifier.safetensors')
     log.info(f"all stages done in {(time.time() - t0) / 60:.1f} min")
     return out
+
+def classifier_data(vae, data, latent_means) -> tuple:
+    "The classifier's training set: every image at 64 px and the VAE reconstructions of a third, with their labels."
+    images = data['images']
+    labels = np.stack([np.array(l) for l in make_labels(data)])
+    small = F.interpolate(to_float(images), size=(64, 64), mode='bilinear', antialias=True)
+    small = ((small + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    decoded = decode_all(vae, latent_means[:len(images) // 3])
+    return np.concatenate([small, decoded]), np.concatenate([labels, labels[:len(decoded)]])
 
 def make_labels(data):
     "Labels of the cached training images (recomputed from their seeds)."
