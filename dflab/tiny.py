@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_tiny.ipynb #7b6a243c
 from __future__ import annotations
-import argparse, json, logging, math, shutil, time
+import argparse, functools, json, logging, math, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -297,10 +297,10 @@ def blur(x, sigma):
 
 def classifier_loss_fn(clf, make_data, batch=128):
     "Cross-entropy over all heads with blur, fading and noise; `make_data()` gives (images, labels) at the first step."
-    data = {}
+    make_data = functools.cache(make_data)   # built at the first step: never when the stage is already done
     def loss(step):
-        if not data: data['images'], data['labels'] = make_data()   # never built when the stage is already done
-        images, labels = data['images'], torch.from_numpy(data['labels'])
+        images, labels = make_data()
+        labels = torch.from_numpy(labels)
         g = make_generator(2 * 10**6 + step)
         idx = torch.randint(len(images), (batch,), generator=g)
         x = blur(to_float(images[idx.numpy()]), 1.2 * torch.rand(1, generator=g).item())
