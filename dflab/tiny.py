@@ -296,8 +296,8 @@ def blur(x, sigma):
     return F.conv2d(F.pad(x, (0, 0, 2, 2), mode='replicate'), k.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
 
 def classifier_loss_fn(clf, make_data, batch=128):
-    "Cross-entropy over all heads with blur, fading and noise; `make_data()` gives (images, labels) at the first step."
-    make_data = functools.cache(make_data)   # built at the first step: never when the stage is already done
+    "Cross-entropy over all heads (none for a missing second object) on blurred, faded, noisy `make_data()` images."
+    make_data = functools.cache(make_data)   # built at the first step, so never when the stage is already done
     def loss(step):
         images, labels = make_data()
         labels = torch.from_numpy(labels)
