@@ -19,8 +19,8 @@ from .shapes import edit_pair, TEST_SEED
 from .metrics import psnr, mask_iou, coverage, classify, object_correct
 
 # %% auto #0
-__all__ = ['check_prompts', 'noise_difference', 'gaussian_blur', 'refine_mask', 'DiffEditMask', 'normalise_map', 'make_mask',
-           'diffedit_mask', 'overlay', 'mask_view', 'edit_mask_latents', 'diffedit', 'diffedit_noised',
+__all__ = ['check_prompts', 'noise_difference', 'gaussian_blur', 'refine_mask', 'DiffEditMask', 'normalise_map', 'otsu_threshold',
+           'make_mask', 'diffedit_mask', 'overlay', 'mask_view', 'edit_mask_latents', 'diffedit', 'diffedit_noised',
            'threshold_explorer', 'fast_diffedit', 'held_out_pairs', 'pair_masks', 'mask_scores', 'threshold_curve',
            'result_scores', 'evaluate_editors', 'looped_mask', 'benchmark_masks', 'benchmark_table']
 
@@ -71,8 +71,8 @@ class DiffEditMask:
     raw: torch.Tensor
     mask: torch.Tensor
     mask_image: Image.Image
-    threshold: float = 0.5
-    clip_ratio: float = 3.
+    threshold: float
+    clip_ratio: float | None = None
     dilate: int = 0
     blur: float = 0.
 
@@ -82,32 +82,43 @@ class DiffEditMask:
         return np.asarray(self.mask_image) > 127
 
     def rethreshold(self, threshold) -> DiffEditMask:
-        "The same map binarised at another `threshold`."
+        "The same map binarised at another `threshold` (a number in [0, 1) or 'otsu')."
         return make_mask(self.raw, self.mask_image.size, threshold, self.clip_ratio, self.dilate, self.blur)
 
-def normalise_map(raw, clip_ratio=3.) -> torch.Tensor:
-    "`raw` clipped at `clip_ratio` × its mean and scaled to [0, 1]."
-    top = raw.mean() * clip_ratio
+def normalise_map(raw, clip_ratio=None) -> torch.Tensor:
+    "`raw` scaled to [0, 1]: divided by its maximum (the paper), or clipped at `clip_ratio` × its mean (diffusers)."
+    top = raw.max() if clip_ratio is None else raw.mean() * clip_ratio
     if top <= 0: raise ValueError("the difference map is zero everywhere: the two prompts predict the same noise")
     return (raw / top).clamp(0, 1)
 
-def make_mask(raw, image_size, threshold=0.5, clip_ratio=3., dilate=0, blur=0.) -> DiffEditMask:
-    "Binarise difference map `raw` `(h,w)` for an image of `image_size=(W, H)`; `dilate`, `blur` in latent pixels."
-    if not 0 <= threshold < 1: raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+def otsu_threshold(values, bins=256) -> float:
+    "Otsu's threshold of `values` in [0, 1]: the bin edge that maximises the variance between the two classes."
+    p = torch.histc(values.float().flatten(), bins, 0, 1)
+    p = p / p.sum()
+    centres = (torch.arange(bins) + 0.5) / bins
+    below, below_sum = p.cumsum(0)[:-1], (p * centres).cumsum(0)[:-1]
+    between = ((p * centres).sum() * below - below_sum) ** 2 / (below * (1 - below)).clamp_min(1e-12)
+    return (between.argmax().item() + 1) / bins
+
+def make_mask(raw, image_size, threshold='otsu', clip_ratio=None, dilate=0, blur=0.) -> DiffEditMask:
+    "Binarise map `raw` `(h,w)` of a `(W, H)` image at `threshold` (or Otsu's); `dilate`, `blur` in latent pixels."
+    if threshold != 'otsu' and not (isinstance(threshold, (int, float)) and 0 <= threshold < 1):
+        raise ValueError(f"threshold must be in [0, 1) or 'otsu', got {threshold!r}")
     if dilate < 0 or blur < 0: raise ValueError(f"dilate and blur must be >= 0, got {dilate} and {blur}")
     w, h = image_size
     factor = w // raw.shape[-1]
     norm = normalise_map(raw.float().cpu(), clip_ratio)[None, None]
-    mask = refine_mask(norm > threshold, dilate, blur)
     big = F.interpolate(norm, size=(h, w), mode='bilinear', align_corners=False)
+    if threshold == 'otsu': threshold = otsu_threshold(big)
+    mask = refine_mask(norm > threshold, dilate, blur)
     pix = refine_mask(big > threshold, dilate * factor, blur * factor)
     image = Image.fromarray((pix[0, 0].numpy() * 255).round().astype(np.uint8))
     return DiffEditMask(raw.cpu(), mask, image, threshold, clip_ratio, dilate, blur)
 
 # %% ../nbs/22_diffedit.ipynb #1004afa0
 @torch.no_grad()
-def diffedit_mask(sd, image, ref_prompt, query_prompt, n=10, strength=0.5, seed=0, threshold=0.5, dilate=0,
-                  blur=0., clip_ratio=3., steps=50, batch_size=None) -> DiffEditMask:
+def diffedit_mask(sd, image, ref_prompt, query_prompt, n=10, strength=0.5, seed=0, threshold='otsu', dilate=0,
+                  blur=0., clip_ratio=None, steps=50, batch_size=None) -> DiffEditMask:
     "DiffEdit's mask: `n` noisings of `image` at `strength`, ε under both prompts in one batch, |difference| averaged."
     if n < 1: raise ValueError(f"n (the number of noise draws) must be at least 1, got {n}")
     emb = check_prompts(sd, ref_prompt, query_prompt)
@@ -133,22 +144,24 @@ def mask_view(image, dm: DiffEditMask, result=None):
     return show_images(ims, titles=titles)
 
 # %% ../nbs/22_diffedit.ipynb #aa318e25
-def edit_mask_latents(sd, mask, image) -> torch.Tensor:
-    "`mask` (a `DiffEditMask` of this image, or any mask of the image's aspect ratio) at latent size, on `sd`'s device."
+def edit_mask_latents(sd, mask, image, grow=0) -> torch.Tensor:
+    "`mask` (a `DiffEditMask` of this image, or any mask of its aspect ratio) at latent size, grown by `grow` cells."
+    if grow < 0: raise ValueError(f"grow must be >= 0 latent pixels, got {grow}")
     if isinstance(mask, DiffEditMask):
         if mask.mask_image.size != image.size:
             raise ValueError(f"the mask was made for a {mask.mask_image.size[0]}x{mask.mask_image.size[1]} image but "
                              f"the image is {image.size[0]}x{image.size[1]}")
         m = mask.mask
     else: m = latent_mask(mask, image.size, sd.vae_factor)
+    if grow: m = F.max_pool2d(m, 2 * grow + 1, stride=1, padding=grow)
     return m.to(sd.device, sd.unet.dtype)
 
 def diffedit(sd, image, ref_prompt, query_prompt, mask=None, strength=0.5, steps=50, guidance=7.5, seed=0,
-             negative_prompt='', mask_kw=None):
+             negative_prompt='', mask_kw=None, grow=1):
     "DiffEdit: invert `image` under `ref_prompt` to `strength`, regenerate under `query_prompt` inside `mask` only."
     start = strength_start(steps, strength)
     if mask is None: mask = diffedit_mask(sd, image, ref_prompt, query_prompt, seed=seed, **(mask_kw or {}))
-    m = edit_mask_latents(sd, mask, image)
+    m = edit_mask_latents(sd, mask, image, grow)
     inv = invert(sd, image, ref_prompt, steps, start_step=start)
     refs = inv.reference(start).to(sd.device, sd.unet.dtype)
     keep_outside = lambda latents, i, t: m * latents + (1 - m) * refs[i]
@@ -156,10 +169,10 @@ def diffedit(sd, image, ref_prompt, query_prompt, mask=None, strength=0.5, steps
 
 # %% ../nbs/22_diffedit.ipynb #e97392c3
 def diffedit_noised(sd, image, ref_prompt, query_prompt, mask, strength=0.5, steps=50, guidance=7.5, seed=0,
-                    negative_prompt=''):
+                    negative_prompt='', grow=1):
     "The article's variant: img2img-noise `image`, denoise under both prompts; query run inside `mask`, ref outside."
     start = strength_start(steps, strength)
-    m = edit_mask_latents(sd, mask, image)
+    m = edit_mask_latents(sd, mask, image, grow)
     sched = ready_scheduler(sd, 'ddim', steps)
     g = make_generator(seed)
     clean = init_latents(sd, image, 1, g)
