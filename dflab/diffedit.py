@@ -153,7 +153,7 @@ def edit_mask_latents(sd, mask, image, grow=0) -> torch.Tensor:
                              f"the image is {image.size[0]}x{image.size[1]}")
         m = mask.mask
     else: m = latent_mask(mask, image.size, sd.vae_factor)
-    if grow: m = F.max_pool2d(m, 2 * grow + 1, stride=1, padding=grow)
+    if grow: m = refine_mask(m, dilate=grow)
     return m.to(sd.device, sd.unet.dtype)
 
 def diffedit(sd, image, ref_prompt, query_prompt, mask=None, strength=0.5, steps=50, guidance=7.5, seed=0,
