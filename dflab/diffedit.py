@@ -59,7 +59,7 @@ def gaussian_blur(x, sigma) -> torch.Tensor:
     return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1))
 
 def refine_mask(binary, dilate=0, blur=0.) -> torch.Tensor:
-    "A boolean `(1,1,H,W)` mask grown by `dilate` pixels and softened by a Gaussian `blur`: float in [0, 1]."
+    "A `(1,1,H,W)` mask (boolean or in [0, 1]) grown by `dilate` pixels and softened by a Gaussian `blur`."
     m = binary.float()
     if dilate: m = F.max_pool2d(m, 2 * dilate + 1, stride=1, padding=dilate)
     return gaussian_blur(m, blur).clamp(0, 1) if blur else m

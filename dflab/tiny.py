@@ -300,7 +300,6 @@ def classifier_loss_fn(clf, make_data, batch=128):
     make_data = functools.cache(make_data)   # built at the first step, so never when the stage is already done
     def loss(step):
         images, labels = make_data()
-        labels = torch.from_numpy(labels)
         g = make_generator(2 * 10**6 + step)
         idx = torch.randint(len(images), (batch,), generator=g)
         x = blur(to_float(images[idx.numpy()]), 1.2 * torch.rand(1, generator=g).item())
@@ -391,7 +390,7 @@ def classifier_data(vae, data, latent_means) -> tuple:
     small = F.interpolate(to_float(images), size=(64, 64), mode='bilinear', antialias=True)
     small = ((small + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
     decoded = decode_all(vae, latent_means[:len(images) // 3])
-    return np.concatenate([small, decoded]), np.concatenate([labels, labels[:len(decoded)]])
+    return np.concatenate([small, decoded]), torch.from_numpy(np.concatenate([labels, labels[:len(decoded)]]))
 
 def make_labels(data):
     "Labels of the cached training images (recomputed from their seeds)."
