@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate README.md from nbs/index.ipynb (nbdev_readme needs Quarto; this needs only nbconvert).
+# Regenerate README.md from nbs/index.ipynb (nbdev_readme needs Quarto; tools/sync_readme.py needs only Python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-jupyter nbconvert --to markdown --log-level ERROR --stdout nbs/index.ipynb > README.md
+python tools/sync_readme.py
