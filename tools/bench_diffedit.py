@@ -1,10 +1,11 @@
-"""Time DiffEdit's masks: the article's looped mask, the batched `diffedit_mask` and FastDiffEdit's mask.
+"""Time DiffEdit's masks: the article's looped mask, the batched `diffedit_mask`, FastDiffEdit's mask and the attention mask.
 
 Usage: python tools/bench_diffedit.py [--model tiny] [--pairs 5] [--n 10] [--fast-n 20] [--strength 0.5] [--steps 50]
 The looped mask runs 2·n full img2img loops per image; `diffedit_mask` runs one UNet batch of 2·n latents; the
-FastDiffEdit mask is `diffedit_mask` with `--fast-n` draws, blurred. Each runs on the same held-out two-object
-colour edits after one warm-up call; seconds per mask, speed-up over the looped mask, IoU with the true change and
-coverage of the untouched object are printed. Timings are wall-clock: run it on an
+FastDiffEdit mask is `diffedit_mask` with `--fast-n` draws, blurred; the attention mask is `diffedit_mask` with
+`method='attention'`. Each runs on the same held-out two-object colour edits after one warm-up call; seconds per
+mask, speed-up over the looped mask (times of this one run), IoU with the true change and coverage of the untouched
+object are printed as a Markdown table. Timings are wall-clock: run it on an
 otherwise idle machine. The model defaults to DFLAB_MODEL, else the embedded dflab-tiny.
 """
 import argparse, platform
@@ -28,6 +29,6 @@ def main():
     res = benchmark_masks(sd, n_pairs=a.pairs, n=a.n, fast_n=a.fast_n, strength=a.strength, steps=a.steps,
                           blur=a.blur)
     print(f'{a.pairs} held-out two-object colour edits, strength {a.strength}, {a.steps} steps')
-    print(benchmark_table(res))
+    print(benchmark_table(res).data)
 
 if __name__ == '__main__': main()
