@@ -13,7 +13,7 @@ from .core import make_generator, randn, show_images, explorer
 from .checks import as_images, check_number, check_prompts
 from .shapes import make_sample, TEST_SEED
 from .metrics import mask_iou
-from .text import tokenize, encode_text
+from .text import tokenize, word_ids, encode_text
 from .loop import ready_scheduler, strength_start, init_latents, noised_start
 
 # %% auto #0
@@ -131,10 +131,9 @@ class AttentionRecorder:
         "`AttentionMaps` of `prompt` from the rows `rows` of the recorded batch, averaged."
         levels, keys, (h, w), tok = cross_attention_layers(self.sd), list(self.bins), self.latent_size, self.sd.tokenizer
         maps = {n: torch.stack([s[k][rows].mean(0) / len(self.bins[k]) for k in keys]) for n, s in self.sums.items()}
-        ids = tokenize(self.sd, prompt)[0].tolist()
         return AttentionMaps(maps, {n: (_halved(h, levels[n]), _halved(w, levels[n])) for n in maps},
                              {n: layer_resolution(self.sd, levels[n]) for n in maps}, [self.bins[k] for k in keys],
-                             [tok.decode([i]) for i in ids[1:ids.index(tok.eos_token_id)]],
+                             [tok.decode([i]) for i in word_ids(self.sd, prompt)],
                              word_influence(self.sd, prompt), (h * self.sd.vae_factor, w * self.sd.vae_factor), image)
 
 # %% ../nbs/15_attention.ipynb #455f0df1
@@ -148,8 +147,7 @@ def record_attention(sd, *, layers=None, steps=None, per_step=False):
 @torch.no_grad()
 def word_influence(sd, prompt) -> torch.Tensor:
     "`(n, 77)` for a prompt of n caption tokens: row j, how far each text vector moves when token j is blanked (rows sum to 1)."
-    ids = tokenize(sd, prompt)[0]
-    n = ids.tolist().index(sd.tokenizer.eos_token_id) - 1
+    ids, n = tokenize(sd, prompt)[0], len(word_ids(sd, prompt))
     blanked = ids.repeat(n + 1, 1)
     blanked[torch.arange(1, n + 1), torch.arange(1, n + 1)] = sd.tokenizer.pad_token_id
     enc = sd.text_encoder(blanked.to(sd.device))[0].float()
@@ -385,10 +383,9 @@ def plot_word_maps(res: dict):
 # %% ../nbs/15_attention.ipynb #21642fc9
 def changed_tokens(sd, source_prompt, target_prompt) -> list:
     "Positions (1 is the first word) of the target prompt's tokens that differ from the source prompt's."
-    eos = sd.tokenizer.eos_token_id
-    a, b = [ids[:ids.index(eos)] for ids in (tokenize(sd, p)[0].tolist() for p in (source_prompt, target_prompt))]
+    a, b = word_ids(sd, source_prompt), word_ids(sd, target_prompt)
     ops = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-    changed = [j for tag, _, _, j1, j2 in ops if tag in ('replace', 'insert') for j in range(j1, j2)]
+    changed = [j + 1 for tag, _, _, j1, j2 in ops if tag in ('replace', 'insert') for j in range(j1, j2)]
     if not changed: raise ValueError(f"target_prompt {target_prompt!r} changes or adds no word of source_prompt "
                                      f"{source_prompt!r}: there is nothing to map")
     return changed

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np, torch
 from .core import randn
 from .checks import as_images, load_image, check_number, check_guidance, check_output_type
-from .text import tokenize, prompt_embeddings
+from .text import word_ids, prompt_embeddings
 from .loop import denoise, ready_scheduler, strength_start, to_output
 from .attention import attention_hook
 from .shapes import edit_pair, TEST_SEED
@@ -33,16 +33,11 @@ class WordSwap:
         self.step = i + 1
 
 # %% ../nbs/24_prompt_to_prompt.ipynb #6384250f
-def _caption_ids(sd, prompt) -> list:
-    "Token ids of `prompt` from the first word to the last (no start or end token)."
-    ids = tokenize(sd, prompt)[0].tolist()
-    return ids[1:ids.index(sd.tokenizer.eos_token_id)]
-
 def swapped_tokens(sd, source_prompt, target_prompt) -> list:
     "Positions (1 is the first word) where a word-swap target prompt differs from the source prompt, token for token."
     for name, p in (('source_prompt', source_prompt), ('target_prompt', target_prompt)):
         if not isinstance(p, str): raise ValueError(f"{name} must be one string, got {p!r}")
-    a, b = _caption_ids(sd, source_prompt), _caption_ids(sd, target_prompt)
+    a, b = word_ids(sd, source_prompt), word_ids(sd, target_prompt)
     if len(a) != len(b):
         show = lambda ids: [sd.tokenizer.decode([i]) for i in ids]
         raise ValueError(f"a word swap needs prompts of the same number of tokens, got {len(a)} {show(a)} and "

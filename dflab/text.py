@@ -9,7 +9,8 @@ import torch
 from .checks import check_prompts
 
 # %% auto #0
-__all__ = ['tokenize', 'token_table', 'print_tokens', 'input_embeddings', 'word_vectors', 'encode_text', 'prompt_embeddings']
+__all__ = ['tokenize', 'word_ids', 'token_table', 'print_tokens', 'input_embeddings', 'word_vectors', 'encode_text',
+           'prompt_embeddings']
 
 # %% ../nbs/11_text.ipynb #94157416
 def tokenize(sd, prompt) -> torch.Tensor:
@@ -26,15 +27,19 @@ def tokenize(sd, prompt) -> torch.Tensor:
                           f"this part was cut: {cut!r}")
     return ids
 
+# %% ../nbs/11_text.ipynb #84eaaf13
+def word_ids(sd, prompt) -> list:
+    "Token ids of one prompt's words: those between the start and the end token (no padding)."
+    if not isinstance(prompt, str): raise ValueError(f"word_ids takes one prompt (a string), got {prompt!r}")
+    ids = tokenize(sd, prompt)[0].tolist()
+    return ids[1:ids.index(sd.tokenizer.eos_token_id)]
+
 # %% ../nbs/11_text.ipynb #91fea821
 def token_table(sd, prompt) -> list:
     "Rows `(position, id, vocabulary piece, decoded text)` of `prompt`'s tokens, from the start to the end token."
     tok = sd.tokenizer
-    ids = tokenize(sd, prompt)[0].tolist()
-    ids = ids[:ids.index(tok.eos_token_id) + 1]
+    ids = [tok.bos_token_id, *word_ids(sd, prompt), tok.eos_token_id]
     return [(i, t, tok.convert_ids_to_tokens(t), tok.decode([t])) for i, t in enumerate(ids)]
-
-
 
 # %% ../nbs/11_text.ipynb #70ac35d8
 def print_tokens(sd, prompt):
