@@ -13,7 +13,7 @@ from .core import randn, make_generator, tensor_to_pil, image_grid, show_images,
 from .checks import (as_images, check_eta, check_guidance, check_number, check_output_type, check_size,
                           check_steps, check_strength)
 from .models import SCHEDULERS, make_scheduler, pipeline_reference
-from .shapes import sample_scene, TEST_SEED
+from .shapes import sample_scene, TEST_SEED, BACKGROUNDS
 from .metrics import psnr, classify, scene_correct
 from .vae import pil_to_latents, decode_latents, latents_to_pil
 from .text import prompt_embeddings
@@ -21,9 +21,9 @@ from .unet import predict_x0
 
 # %% auto #0
 __all__ = ['denoise', 'Recorder', 'to_output', 'text2img', 'strength_start', 'ready_scheduler', 'init_latents', 'noised_start',
-           'guidance_sweep', 'trajectory_images', 'save_gif', 'denoising_gif', 'loop_view', 'loop_explorer',
-           'compare_schedulers', 'scheduler_convergence', 'plot_convergence', 'scheduler_view', 'scheduler_explorer',
-           'adherence', 'plot_adherence', 'bench_text2img']
+           'guidance_sweep', 'negative_prompt_effect', 'trajectory_images', 'save_gif', 'denoising_gif', 'loop_view',
+           'loop_explorer', 'compare_schedulers', 'scheduler_convergence', 'plot_convergence', 'scheduler_view',
+           'scheduler_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
 
 # %% ../nbs/14_loop.ipynb #902b9075
 def _step_kwargs(sched, **kw) -> dict:
@@ -143,6 +143,22 @@ def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, s
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     columns = [text2img(sd, prompts, steps=steps, guidance=g, seed=seed, scheduler=scheduler) for g in guidances]
     return [col[i] for i in range(len(prompts)) for col in columns]
+
+# %% ../nbs/14_loop.ipynb #be788401
+def negative_prompt_effect(sd, clf, prompt, *, n=64, steps=25, guidance=7.5, seed=0, batch=32) -> dict:
+    "How often `prompt` lands on its most common background over `n` seeds, without and with it as negative prompt."
+    names = list(BACKGROUNDS)
+    def backgrounds(negative_prompt):
+        images = []
+        for i in range(0, n, batch):
+            images += text2img(sd, [prompt] * min(batch, n - i), negative_prompt=negative_prompt, steps=steps,
+                               guidance=guidance, seed=seed + i)
+        return classify(clf, images)[:, 1]
+    plain = backgrounds('')
+    common = int(np.bincount(plain, minlength=len(names)).argmax())
+    negative_prompt = f'a {names[common]} background'
+    return dict(prompt=prompt, negative_prompt=negative_prompt, n=n, without=float(np.mean(plain == common)),
+                with_negative=float(np.mean(backgrounds(negative_prompt) == common)))
 
 # %% ../nbs/14_loop.ipynb #fc4d2f64
 def trajectory_images(sd, rec) -> tuple:
