@@ -21,9 +21,9 @@ from .unet import predict_x0
 
 # %% auto #0
 __all__ = ['denoise', 'Recorder', 'to_output', 'text2img', 'strength_start', 'ready_scheduler', 'init_latents', 'noised_start',
-           'guidance_sweep', 'negative_prompt_effect', 'trajectory_images', 'save_gif', 'denoising_gif', 'loop_view',
-           'loop_explorer', 'compare_schedulers', 'scheduler_convergence', 'plot_convergence', 'scheduler_view',
-           'scheduler_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
+           'guidance_sweep', 'text2img_batches', 'negative_prompt_effect', 'trajectory_images', 'save_gif',
+           'denoising_gif', 'loop_view', 'loop_explorer', 'compare_schedulers', 'scheduler_convergence',
+           'plot_convergence', 'scheduler_view', 'scheduler_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
 
 # %% ../nbs/14_loop.ipynb #902b9075
 def _step_kwargs(sched, **kw) -> dict:
@@ -145,15 +145,17 @@ def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, s
     return [col[i] for i in range(len(prompts)) for col in columns]
 
 # %% ../nbs/14_loop.ipynb #be788401
+def text2img_batches(sd, prompts, *, batch=32, seed=0, **kwargs) -> list:
+    "`text2img` of many `prompts`, `batch` at a time; the batch starting at prompt `i` is seeded `seed + i`."
+    return [image for i in range(0, len(prompts), batch)
+            for image in text2img(sd, prompts[i:i + batch], seed=seed + i, **kwargs)]
+
 def negative_prompt_effect(sd, clf, prompt, *, n=64, steps=25, guidance=7.5, seed=0, batch=32) -> dict:
     "How often `prompt` lands on its most common background over `n` seeds, without and with it as negative prompt."
     names = list(BACKGROUNDS)
     def backgrounds(negative_prompt):
-        images = []
-        for i in range(0, n, batch):
-            images += text2img(sd, [prompt] * min(batch, n - i), negative_prompt=negative_prompt, steps=steps,
-                               guidance=guidance, seed=seed + i)
-        return classify(clf, images)[:, 1]
+        return classify(clf, text2img_batches(sd, [prompt] * n, negative_prompt=negative_prompt, steps=steps,
+                                              guidance=guidance, seed=seed, batch=batch))[:, 1]
     plain = backgrounds('')
     common = int(np.bincount(plain, minlength=len(names)).argmax())
     negative_prompt = f'a {names[common]} background'
@@ -272,9 +274,7 @@ def adherence(sd, clf, guidances=(1, 3, 7.5), *, n=100, n_objects=1, steps=25, s
               for i in range(n)]
     res = {}
     for g in guidances:
-        images = []
-        for i in range(0, n, batch):
-            images += text2img(sd, [s.caption for s in scenes[i:i + batch]], steps=steps, guidance=g, seed=seed + i)
+        images = text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=g, seed=seed, batch=batch)
         res[g] = float(np.mean([scene_correct(p, s)['all'] for p, s in zip(classify(clf, images), scenes)]))
     return res
 

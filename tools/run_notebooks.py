@@ -10,8 +10,10 @@
 Every cell runs (nbdev's `gpu`/`slow` flags do not apply: Run All ignores them), top to bottom, in a fresh
 `python3` kernel whose working directory is nbs/, with HF_HUB_OFFLINE=1, PYTHONHASHSEED=0, MPLBACKEND unset
 (the inline backend) and DFLAB_MODEL unset (dflab-tiny, what the committed outputs show) unless --model is given.
-Each cell has a time limit (`--timeout`); a notebook whose cell runs past it is run once more from the start (an
-intermittent nbclient/ipywidgets hang is known), and fails if it times out again.
+Each cell has a time limit (`--timeout`); a notebook whose cell runs past it is run once more from the start, and
+fails if it times out again. The client waits for the kernel's messages in one-second polls: pyzmq's asyncio poll
+can miss a wakeup (seen after widget cells), and a single long wait then only notices the kernel's reply when it
+times out — a silent stall of the whole cell time limit.
 
 After a successful run each notebook is post-processed so the stored file is deterministic:
 figures, tables and text outputs are kept; the live-widget mimetype (application/vnd.jupyter.widget-view+json,
@@ -117,6 +119,19 @@ def strip_widgets(nb):
     return nb
 
 
+def polling(get_msg):
+    "`get_msg` of a kernel-client channel, waiting in one-second polls (each poll re-checks the socket on timeout)."
+    from queue import Empty
+    async def get_msg_polling(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+            try: return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline: raise
+    return get_msg_polling
+
+
 def execute(path, timeout):
     "Run every cell of `path` in a fresh kernel (cwd nbs/): (notebook, seconds, error or None, timed out?)."
     import nbformat
@@ -124,11 +139,16 @@ def execute(path, timeout):
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     nb = nbformat.read(path, as_version=4)
     started = [0]
+
+    def poll_every_second(notebook):
+        for channel in (client.kc.shell_channel, client.kc.iopub_channel): channel.get_msg = polling(channel.get_msg)
+
     client = NotebookClient(nb, kernel_name='python3', timeout=timeout, startup_timeout=120,
                             resources={'metadata': {'path': str(NBS)}}, allow_errors=False,
                             record_timing=False, store_widget_state=True, coalesce_streams=True,
                             shutdown_kernel='immediate', extra_arguments=['--IPKernelApp.log_level=ERROR'],
-                            on_cell_start=lambda cell, cell_index: started.__setitem__(0, cell_index))
+                            on_cell_start=lambda cell, cell_index: started.__setitem__(0, cell_index),
+                            on_notebook_start=poll_every_second)
     start = time.monotonic()
     error, timed_out = None, False
     try: client.execute()
