@@ -145,10 +145,11 @@ def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, s
     return [col[i] for i in range(len(prompts)) for col in columns]
 
 # %% ../nbs/14_loop.ipynb #be788401
-def text2img_batches(sd, prompts, *, batch=32, seed=0, **kwargs) -> list:
-    "`text2img` of many `prompts`, `batch` at a time; the batch starting at prompt `i` is seeded `seed + i`."
-    return [image for i in range(0, len(prompts), batch)
-            for image in text2img(sd, prompts[i:i + batch], seed=seed + i, **kwargs)]
+def text2img_batches(sd, prompt, *, batch=32, seed=0, **kwargs) -> list:
+    "`text2img` of a long list of prompts, `batch` at a time; the batch starting at prompt `i` is seeded `seed + i`."
+    prompt = [prompt] if isinstance(prompt, str) else list(prompt)
+    return [image for i in range(0, len(prompt), batch)
+            for image in text2img(sd, prompt[i:i + batch], seed=seed + i, **kwargs)]
 
 def negative_prompt_effect(sd, clf, prompt, *, n=64, steps=25, guidance=7.5, seed=0, batch=32) -> dict:
     "How often `prompt` lands on its most common background over `n` seeds, without and with it as negative prompt."
