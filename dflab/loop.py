@@ -14,7 +14,7 @@ from .checks import (as_images, check_eta, check_guidance, check_number, check_o
                           check_steps, check_strength)
 from .models import SCHEDULERS, make_scheduler, pipeline_reference
 from .shapes import sample_scene, TEST_SEED, BACKGROUNDS
-from .metrics import psnr, classify, scene_correct
+from .metrics import classify, scene_correct
 from .vae import pil_to_latents, decode_latents, latents_to_pil
 from .text import prompt_embeddings
 from .unet import predict_x0
@@ -22,8 +22,7 @@ from .unet import predict_x0
 # %% auto #0
 __all__ = ['denoise', 'Recorder', 'to_output', 'text2img', 'strength_start', 'ready_scheduler', 'init_latents', 'noised_start',
            'guidance_sweep', 'text2img_batches', 'negative_prompt_effect', 'trajectory_images', 'save_gif',
-           'denoising_gif', 'loop_view', 'loop_explorer', 'compare_schedulers', 'scheduler_convergence',
-           'plot_convergence', 'scheduler_view', 'scheduler_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
+           'denoising_gif', 'loop_view', 'loop_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
 
 # %% ../nbs/14_loop.ipynb #902b9075
 def _step_kwargs(sched, **kw) -> dict:
@@ -215,57 +214,6 @@ def loop_explorer(sd, prompt='a red circle and a blue square on a white backgrou
         scheduler=W.Dropdown(options=list(SCHEDULERS), value=scheduler, description='sampler'))
     rows = [['prompt', 'negative_prompt'], ['guidance', 'steps'], ['seed', 'scheduler']]
     return explorer(controls, lambda **values: loop_view(sd, **values), rows)
-
-# %% ../nbs/14_loop.ipynb #82579afb
-def compare_schedulers(sd, prompt, names=tuple(SCHEDULERS), steps=(10, 25), *, seed=0, guidance=7.5) -> dict:
-    "One image per (scheduler name, step count) for `prompt`, all from the same `seed`: `{(name, steps): image}`."
-    return {(n, s): text2img(sd, prompt, steps=s, guidance=guidance, seed=seed, scheduler=n)[0]
-            for s in steps for n in names}
-
-# %% ../nbs/14_loop.ipynb #6d0035f0
-def scheduler_convergence(sd, prompt, names=tuple(SCHEDULERS), steps=(5, 10, 20, 50, 100), *, ref_steps=200, seed=0,
-                          guidance=7.5) -> dict:
-    "PSNR (dB) of each sampler's image after each of `steps` against a `ref_steps`-step DDIM image of the same seed."
-    ref = text2img(sd, prompt, steps=ref_steps, guidance=guidance, seed=seed)[0]
-    images = compare_schedulers(sd, prompt, names, steps, seed=seed, guidance=guidance)
-    return dict(steps=list(steps), psnr={n: [psnr(ref, images[n, s]) for s in steps] for n in names})
-
-# %% ../nbs/14_loop.ipynb #156cc273
-def plot_convergence(res: dict):
-    "Line plot of `scheduler_convergence`'s result against the number of steps; identical curves drawn once."
-    import matplotlib.pyplot as plt
-    curves = {}
-    for name, vals in res['psnr'].items(): curves.setdefault(tuple(vals), []).append(name)
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    for vals, names in curves.items(): ax.plot(res['steps'], vals, 'o-', label=' = '.join(names))
-    ax.set_xscale('log'); ax.minorticks_off(); ax.set_xticks(res['steps'], [str(s) for s in res['steps']])
-    ax.set_xlabel('sampling steps'); ax.set_ylabel('PSNR vs 200-step DDIM (dB)'); ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/14_loop.ipynb #fc8876ed
-def scheduler_view(sd, prompt, name='ddim', steps=10, seed=0):
-    "Figure: the timesteps scheduler `name` visits for `steps` steps, on the ᾱ curve, next to its image."
-    import matplotlib.pyplot as plt
-    sched = make_scheduler(sd, name)
-    sched.set_timesteps(steps)
-    ts = [round(float(t)) for t in sched.timesteps]
-    image = text2img(sd, prompt, steps=steps, seed=seed, scheduler=name)[0]
-    ab = sched.alphas_cumprod
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw=dict(width_ratios=(1.6, 1)))
-    ax1.plot(ab, color='0.7'); ax1.plot(ts, ab[ts], 'o', ms=4)
-    ax1.set(xlabel='timestep', ylabel='ᾱ_t', title=f"{type(sched).__name__}: {len(ts)} UNet calls")
-    ax2.imshow(image); ax2.axis('off')
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/14_loop.ipynb #2387dec7
-def scheduler_explorer(sd, prompt='a red circle and a blue square on a white background', seed=0, steps=25):
-    "Widget: a sampler dropdown and a steps slider driving `scheduler_view`."
-    import ipywidgets as W
-    controls = dict(name=W.Dropdown(options=list(SCHEDULERS), value='ddim', description='sampler'),
-                    steps=W.IntSlider(value=steps, min=2, max=50, description='steps', continuous_update=False))
-    return explorer(controls, lambda name, steps: scheduler_view(sd, prompt, name, steps, seed))
 
 # %% ../nbs/14_loop.ipynb #ee025fba
 def adherence(sd, clf, guidances=(1, 3, 7.5), *, n=100, n_objects=1, steps=25, seed=0, batch=50,

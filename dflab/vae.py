@@ -34,11 +34,9 @@ def latents_to_pil(sd, latents) -> list:
     return tensor_to_pil(decode_latents(sd, latents))
 
 # %% ../nbs/10_vae.ipynb #c76d279b
-@torch.no_grad()
-def measure_vae_scale(sd, images) -> float:
-    "1 / standard deviation of the *unscaled* latents of `images`: the factor that gives them unit variance."
-    raw = pil_to_latents(sd, images) / sd.vae_scale
-    return 1 / raw.float().std().item()
+def measure_vae_scale(sd, latents) -> float:
+    "1 / standard deviation of the *unscaled* latents: `latents` (from `pil_to_latents`) divided by `sd.vae_scale`."
+    return 1 / (latents / sd.vae_scale).float().std().item()
 
 # %% ../nbs/10_vae.ipynb #d42c6a3e
 def vae_roundtrip(sd, images) -> list:
