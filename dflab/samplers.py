@@ -4,6 +4,7 @@
 
 # %% ../nbs/14b_samplers.ipynb #9fa3d2dc
 from __future__ import annotations
+import numpy as np
 from .core import explorer
 from .models import SCHEDULERS, make_scheduler
 from .metrics import psnr
@@ -27,13 +28,16 @@ def scheduler_convergence(sd, prompt, names=tuple(SCHEDULERS), steps=(5, 10, 20,
     return dict(steps=list(steps), psnr={n: [psnr(ref, images[n, s]) for s in steps] for n in names})
 
 # %% ../nbs/14b_samplers.ipynb #156cc273
-def plot_convergence(res: dict):
-    "Line plot of `scheduler_convergence`'s result against the number of steps; identical curves drawn once."
+def plot_convergence(res: dict, atol=0.01):
+    "Line plot of `scheduler_convergence`'s result against the number of steps; curves within `atol` dB drawn once."
     import matplotlib.pyplot as plt
-    curves = {}
-    for name, vals in res['psnr'].items(): curves.setdefault(tuple(vals), []).append(name)
+    curves = []                                           # [(values, names)], one per distinct curve
+    for name, vals in res['psnr'].items():
+        same = next((c for c in curves if np.allclose(c[0], vals, rtol=0, atol=atol)), None)
+        if same: same[1].append(name)
+        else: curves.append((vals, [name]))
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    for vals, names in curves.items(): ax.plot(res['steps'], vals, 'o-', label=' = '.join(names))
+    for vals, names in curves: ax.plot(res['steps'], vals, 'o-', label=' = '.join(names))
     ax.set_xscale('log'); ax.minorticks_off(); ax.set_xticks(res['steps'], [str(s) for s in res['steps']])
     ax.set_xlabel('sampling steps'); ax.set_ylabel('PSNR vs 200-step DDIM (dB)'); ax.legend(fontsize=8)
     fig.tight_layout()
