@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #cfcddd9b
 from __future__ import annotations
-import json, logging, os, re, time
+import inspect, json, logging, os, re, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +155,11 @@ def scheduler_from_config(config: dict, class_name=None, **overrides):
     cls = getattr(diffusers, str(class_name), None)
     if not (isinstance(cls, type) and issubclass(cls, diffusers.SchedulerMixin)):
         raise ValueError(f"the scheduler config names {class_name!r}, which is not a diffusers scheduler class")
+    takes = {n for n, p in inspect.signature(cls.__init__).parameters.items() if p.kind != p.VAR_KEYWORD}
+    config = {k: v for k, v in config.items() if k.startswith('_') or k in takes}     # diffusers ignores the rest
     defaults = set(config.get('_use_default_values', []))
-    if 'clip_sample' not in config or 'clip_sample' in defaults: overrides = {'clip_sample': False, **overrides}
+    if 'clip_sample' in takes and ('clip_sample' not in config or 'clip_sample' in defaults):
+        overrides = {'clip_sample': False, **overrides}
     return cls.from_config({**config, **overrides, '_use_default_values': sorted(defaults - set(overrides))})
 
 # %% ../nbs/02_models.ipynb #4e4d268c
