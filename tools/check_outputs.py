@@ -9,6 +9,8 @@ by `nbdev_clean --clear_all`), or when an explorer cell's output has no image/pn
 `dflab.core.explorer` stores next to the live widget). An explorer cell is a cell that ends by showing the result
 of a `..._explorer(...)`/`explorer(...)` call (directly, or through a name the cell assigned it to), or a cell
 whose output is a widget's text representation (`Explorer(...)`, `VBox(...)`, ...). Pixels are not compared.
+A notebook also fails when a hidden test cell (`#| hide`) shows a figure: a mechanics check's plot means nothing
+to a reader, who sees it in JupyterLab and on the repository page all the same.
 Refresh the outputs with `python tools/run_notebooks.py NAME`.
 """
 import ast, re, sys
@@ -66,6 +68,8 @@ def notebook_problem(path):
             first = next((l for l in source.splitlines() if l.strip() and not l.startswith('#|')), '')
             bad.append(f'cell {i + 1} ({first[:50]!r})')
     if bad: return f'{path.name}: explorer output without its image/png in ' + ', '.join(bad)
+    hidden = [f'cell {i + 1}' for i, c in code if text(c['source']).startswith('#| hide') and has_png(c.get('outputs', []))]
+    if hidden: return f'{path.name}: a figure in a hidden test cell (close it there: plt.close(fig)) in ' + ', '.join(hidden)
 
 
 def main(argv=None):
