@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 import dflab
 from .models import WEIGHTS, no_progress_bars
+from .core import n_params
+
 
 # %% auto #0
 __all__ = ['CONFIGS', 'ARCHITECTURES', 'CONFIG_FILES', 'NARROW_WIDTHS', 'published_config', 'describe_architecture',
@@ -51,7 +53,7 @@ def build_parts(cfg: dict) -> dict:
 def parameter_counts(cfg: dict) -> dict:
     "The number of parameters of each part of the architecture in `cfg` (built on the meta device)."
     with torch.device('meta'): parts = build_parts(cfg)
-    return {k: sum(p.numel() for p in m.parameters()) for k, m in parts.items()}
+    return {k: n_params(m) for k, m in parts.items()}
 
 # %% ../nbs/03_archs.ipynb #6d53a7c9
 NARROW_WIDTHS = (32, 64, 64, 64)

@@ -10,14 +10,14 @@ import difflib
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from .core import make_generator, randn, show_images, explorer
-from .checks import as_images, check_number, check_prompts
+from .checks import as_images, check_number, check_one_prompt, check_prompts
 from .shapes import make_sample, TEST_SEED
 from .metrics import mask_iou
 from .text import tokenize, word_ids, encode_text
-from .loop import ready_scheduler, strength_start, init_latents, noised_start
+from .loop import check_inputs, ready_scheduler, strength_start, init_latents, noised_start
 
 # %% auto #0
-__all__ = ['BLOCK_ORDER', 'cross_attention_layers', 'layer_resolution', 'pick_layers', 'CrossAttentionProcessor',
+__all__ = ['BLOCK_ORDER', 'cross_attention_layers', 'layer_resolution', 'select_layers', 'pick_layers', 'CrossAttentionProcessor',
            'attention_hook', 'AttentionRecorder', 'record_attention', 'word_influence', 'heat_overlay', 'AttentionMaps',
            'attention_maps', 'attention_explorer', 'otsu_threshold', 'object_words', 'word_scores', 'measure_word_maps',
            'plot_word_maps', 'changed_tokens', 'changed_word_map']
@@ -48,18 +48,20 @@ def layer_resolution(sd, level) -> int:
     return _halved(sd.size // sd.vae_factor, level)
 
 # %% ../nbs/15_attention.ipynb #bd97d637
-def pick_layers(sd, layers=None) -> list:
-    "Names of the cross-attention layers chosen by `layers`: `None` (all), or resolutions (ints) and names (strings)."
-    levels = cross_attention_layers(sd)
-    if layers is None: return list(levels)
+def select_layers(resolutions: dict, layers=None) -> list:
+    "Names in `resolutions` (layer name → side of its map) chosen by `layers`: `None` (all), resolutions (ints), names (strings)."
+    if layers is None: return list(resolutions)
     layers = [layers] if isinstance(layers, (int, str)) else list(layers)
-    picked = [n for n, l in levels.items()
-              if any(n.startswith(k) if isinstance(k, str) else layer_resolution(sd, l) == k for k in layers)]
+    picked = [n for n, side in resolutions.items() if any(n.startswith(k) if isinstance(k, str) else side == k
+                                                          for k in layers)]
     if not picked:
-        sides = sorted({layer_resolution(sd, l) for l in levels.values()}, reverse=True)
-        raise ValueError(f"layers={layers!r} picks no cross-attention layer: give resolutions ({sides}) or names "
-                         f"such as {next(iter(levels))!r}")
+        raise ValueError(f"layers={layers!r} picks no cross-attention layer: give resolutions "
+                         f"({sorted(set(resolutions.values()), reverse=True)}) or names such as {next(iter(resolutions))!r}")
     return picked
+
+def pick_layers(sd, layers=None) -> list:
+    "Names of `sd`'s cross-attention layers chosen by `layers`: `None` (all), or resolutions (ints) and names (strings)."
+    return select_layers({n: layer_resolution(sd, l) for n, l in cross_attention_layers(sd).items()}, layers)
 
 # %% ../nbs/15_attention.ipynb #d2e1055b
 class CrossAttentionProcessor:
@@ -205,13 +207,7 @@ class AttentionMaps:
 
     def _layers(self, layers=None) -> list:
         "Recorded layers picked by `layers`: `None` (all), resolutions (ints) or names (strings)."
-        if layers is None: return list(self.maps)
-        layers = [layers] if isinstance(layers, (int, str)) else list(layers)
-        picked = [n for n in self.maps if any(n.startswith(k) if isinstance(k, str) else self.resolutions[n] == k
-                                              for k in layers)]
-        if not picked: raise ValueError(f"layers={layers!r} picks none of the recorded layers "
-                                        f"(resolutions {sorted(set(self.resolutions.values()), reverse=True)})")
-        return picked
+        return select_layers({n: self.resolutions[n] for n in self.maps}, layers)
 
     def _bins(self, steps=None) -> list:
         "Indices of the step bins whose steps all lie in `steps` (all bins if `None`)."
@@ -273,9 +269,10 @@ class AttentionMaps:
 @torch.no_grad()
 def attention_maps(sd, image, prompt, *, strength=0.1, n=4, seed=0, steps=50, layers=None) -> AttentionMaps:
     "Cross-attention maps of `prompt` over an existing `image`, noised `n` times to `strength`, in one UNet call."
+    check_inputs(sd, steps=steps, strength=strength, seed=seed)
     images = as_images(image)
     if len(images) != 1: raise ValueError(f"attention_maps reads one image, got {len(images)}")
-    if not isinstance(prompt, str): raise ValueError(f"attention_maps takes one prompt (a string), got {prompt!r}")
+    check_one_prompt(prompt, why=' (the maps are of its words)')
     n = check_number(n, 'n', 1, integer=True)
     sched, start = ready_scheduler(sd, 'ddim', steps), strength_start(steps, strength)
     g = make_generator(seed)

@@ -8,11 +8,13 @@ import math, numbers, warnings
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
+from .core import tensor_to_pil
 
 # %% auto #0
-__all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'MASK_RULE', 'check_number', 'check_steps', 'check_guidance', 'check_strength',
-           'check_eta', 'check_output_type', 'check_prompts', 'to_rgb', 'as_images', 'check_size', 'round_to_8',
-           'load_image', 'mask_array', 'as_mask', 'latent_mask', 'image_and_mask']
+__all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'check_number', 'check_steps',
+           'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts', 'check_one_prompt',
+           'to_rgb', 'as_images', 'check_size', 'round_to_8', 'load_image', 'mask_array', 'as_mask', 'latent_mask',
+           'image_and_mask']
 
 # %% ../nbs/01_checks.ipynb #10aceb48
 def _interval(low, high, low_open, high_open) -> str:
@@ -67,20 +69,35 @@ def check_prompts(prompt, name='prompt') -> list:
         raise ValueError(f"{name} must be a string or a non-empty list of strings, got {prompt!r}")
     return list(prompts)
 
+def check_one_prompt(prompt, name='prompt', why='') -> str:
+    "`prompt` if it is one string; `why` says, in the error, why a list will not do."
+    if not isinstance(prompt, str): raise ValueError(f"{name} must be one string{why}, got {prompt!r}")
+    return prompt
+
 # %% ../nbs/01_checks.ipynb #1eeb8f37
 IMAGE_FORMS = ("a path or URL, a PIL image, a numpy array (H,W[,3|4]) of uint8 0-255, uint16 or float in [0, 1], "
-               "a torch tensor (3,H,W) or (B,3,H,W) in [-1, 1], or a list of these")
+               "a torch tensor (3,H,W) or (B,3,H,W) in [0, 1], or a list of these")
+DOWNLOAD_TIMEOUT = 20   # seconds without an answer before an image download gives up
+
+def _download(url) -> Path:
+    "The file at `url`, downloaded once into `~/.cache/dflab/images`."
+    import hashlib, urllib.request
+    path = Path.home() / '.cache' / 'dflab' / 'images' / (hashlib.sha1(url.encode()).hexdigest()[:16] + Path(url.split('?')[0]).suffix)
+    if path.exists(): return path
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as r: data = r.read()
+    except OSError as e:   # URLError, HTTPError and timeouts are all OSErrors
+        why = 'no answer within DOWNLOAD_TIMEOUT = %g s' % DOWNLOAD_TIMEOUT if 'timed out' in str(e) else getattr(e, 'reason', e)
+        raise ValueError(f"could not download {url} ({why}): are you offline? Save the image and pass its path "
+                         "instead") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
 
 def _open_image(src) -> Image.Image:
     "The image at a path or URL, fully read."
     src = str(src)
-    if src.startswith(('http://', 'https://')):
-        from fastdownload import FastDownload
-        try: src = str(FastDownload().download(src))
-        except OSError as e:
-            raise ValueError(f"could not download {src} ({getattr(e, 'reason', e)}): are you offline? Save the "
-                             "image and pass its path instead") from None
-    path = Path(src).expanduser()
+    path = _download(src) if src.startswith(('http://', 'https://')) else Path(src).expanduser()
     if not path.exists(): raise FileNotFoundError(f"no image at {path}")
     try:
         image = Image.open(path)
@@ -127,17 +144,19 @@ def _array_to_pil(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(u8))
 
 def _tensor_to_pils(t: torch.Tensor) -> list:
-    "A tensor `(3,H,W)` or `(B,3,H,W)` in [-1, 1] → list of PIL images."
+    "A tensor `(3,H,W)` or `(B,3,H,W)` in [0, 1] (or, with a warning, [-1, 1]) → list of PIL images."
     x = t.detach().float().cpu()
     if x.ndim == 3: x = x[None]
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"an image tensor must be (3,H,W) or (B,3,H,W), got shape {tuple(t.shape)}: {IMAGE_FORMS}")
     if not torch.isfinite(x).all(): raise ValueError("the image tensor contains NaN or infinite values")
-    if x.min() < -1 or x.max() > 1:
-        raise ValueError(f"image tensors must be in [-1, 1] (as `pil_to_tensor` makes them), got values in "
-                         f"[{x.min():.3g}, {x.max():.3g}]")
-    arr = ((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return [Image.fromarray(a) for a in arr]
+    low, high = x.min().item(), x.max().item()
+    if low < -1 or high > 1:
+        raise ValueError(f"image tensors must be in [0, 1] (or [-1, 1]), got values in [{low:.3g}, {high:.3g}]")
+    if low < 0: warnings.warn("the image tensor has negative values, so it is read as [-1, 1]; image tensors are "
+                              "expected in [0, 1] (as diffusers and torchvision take them)")
+    else: x = x * 2 - 1
+    return tensor_to_pil(x)
 
 # %% ../nbs/01_checks.ipynb #8ca33fc5
 def as_images(images) -> list:
@@ -152,25 +171,30 @@ def as_images(images) -> list:
     raise ValueError(f"cannot read {type(images).__name__} as an image: an image is {IMAGE_FORMS}")
 
 # %% ../nbs/01_checks.ipynb #5677db88
+MAX_SIDE = 2048   # the largest height or width dflab generates or edits at
+
 def check_size(size, factor=8) -> tuple:
-    "`size` `(height, width)` as two `int`s that are positive multiples of `factor`."
+    "`size` `(height, width)` as two `int`s that are positive multiples of `factor`, at most `MAX_SIDE`."
     if not isinstance(size, (tuple, list)) or len(size) != 2:
         raise ValueError(f"size must be (height, width), got {size!r}")
     h, w = (check_number(s, 'height and width', 1, integer=True) for s in size)
     if h % factor or w % factor:
         raise ValueError(f"height and width must be positive multiples of {factor} (the VAE downsamples "
                          f"{factor}x), got {h}x{w}")
+    if max(h, w) > MAX_SIDE:
+        raise ValueError(f"{h}x{w} (height x width) is larger than dflab's limit of {MAX_SIDE} px a side: "
+                         f"ask for less, or resize the image, e.g. load_image(image, size=512)")
     return h, w
 
 def _target_size(size, h, w) -> tuple:
     "Target `(h, w)`: `size` is `None` (keep), an int (the longest side) or `(height, width)`."
     if size is None: return h, w
     if isinstance(size, numbers.Integral):   # the longest side; the other rounded to a multiple of 8 by us
-        s = check_number(size, 'size', 8, integer=True) / max(h, w)
+        s = check_number(size, 'size', 8, MAX_SIDE, integer=True) / max(h, w)
         return max(8, round(h * s / 8) * 8 if h < w else round(h * s)), max(8, round(w * s / 8) * 8 if w < h else round(w * s))
     if not isinstance(size, (tuple, list)) or len(size) != 2:
         raise ValueError(f"size must be an int (the longest side) or (height, width), got {size!r}")
-    return tuple(check_number(s, 'height and width', 8, integer=True) for s in size)
+    return tuple(check_number(s, 'height and width', 8, MAX_SIDE, integer=True) for s in size)
 
 def round_to_8(h, w, factor=8) -> tuple:
     "`(h, w)` rounded down to multiples of `factor`, with a warning if that changed anything."

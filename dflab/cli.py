@@ -4,10 +4,10 @@
 
 # %% ../nbs/91_cli.ipynb #967005ef
 from __future__ import annotations
-import argparse, functools, inspect, re, sys, warnings
+import argparse, functools, inspect, re, sys, tempfile, warnings
 from pathlib import Path
 from .core import check_seed
-from .checks import (MASK_RULE, as_images, check_guidance, check_number, check_steps, check_strength,
+from .checks import (MASK_RULE, MAX_SIDE, as_images, check_guidance, check_number, check_steps, check_strength,
                           image_and_mask, load_image, mask_array)
 from .models import PRESETS, SCHEDULERS, default_model, load_sd, on_disk
 from .loop import text2img
@@ -73,7 +73,16 @@ def output_paths(out, names, force=False) -> list:
     for p in paths:
         if p.exists() and not force:
             raise ValueError(f"{p} exists: add --force to overwrite it, or choose another --out")
+    for folder in dict.fromkeys(p.parent for p in paths): _check_writable(folder)
     return paths
+
+def _check_writable(folder: Path):
+    "Make `folder` if need be and write a scratch file in it, so that an --out that cannot be written fails before any work."
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder): pass
+    except OSError as e:
+        raise ValueError(f"cannot write to {folder} ({e.strerror or e}): choose another --out") from None
 
 # %% ../nbs/91_cli.ipynb #89af579c
 COMMANDS = {   # subcommand: (technique, what it does, its inputs)
@@ -103,7 +112,7 @@ TECHNIQUE_OPTIONS = dict(
 RUN_OPTIONS = {
     '--model': dict(help='a preset (see `dflab models`), hub id or diffusers folder '
                     '(default: $DFLAB_MODEL, else tiny)'),
-    '--size': dict(type=checked(functools.partial(check_number, name='size', low=8, integer=True)),
+    '--size': dict(type=checked(functools.partial(check_number, name='size', low=8, high=MAX_SIDE, integer=True)),
                    help="longest side of the result in pixels (default: the model's)"),
     '--out': dict(default='.', help=f"an image file ({', '.join(IMAGE_SUFFIXES)}) for one result, or a folder "
                   "(default: the current folder)"),

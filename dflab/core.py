@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #ab79c2e0
 from __future__ import annotations
-import base64, functools, io, math, numbers
-import numpy as np, torch
+import base64, functools, io, math, numbers, time
+import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 
 # %% auto #0
 __all__ = ['DEVICE_TYPES', 'DTYPES', 'MAX_SEED', 'SLIDER_WIDTH', 'get_device', 'get_dtype', 'check_seed', 'make_generator',
-           'randn', 'check_rgb', 'pil_to_tensor', 'tensor_to_pil', 'image_grid', 'show_images', 'md_table',
-           'figure_png', 'explorer']
+           'randn', 'uint8_to_tensor', 'tensor_to_uint8', 'check_rgb', 'pil_to_tensor', 'tensor_to_pil', 'image_grid',
+           'show_images', 'md_table', 'n_params', 'gaussian_blur', 'seconds', 'figure_png', 'explorer']
 
 # %% ../nbs/00_core.ipynb #45787215
 DEVICE_TYPES = ('cuda', 'mps', 'cpu')
@@ -72,6 +72,14 @@ def randn(shape, seed=None, generator=None, device='cpu', dtype=torch.float32) -
     return torch.randn(shape, generator=g, dtype=torch.float32).to(device=device, dtype=dtype)
 
 # %% ../nbs/00_core.ipynb #3091b645
+def uint8_to_tensor(pixels) -> torch.Tensor:
+    "uint8 pixels `(B,H,W,3)` (a numpy array) → float tensor `(B,3,H,W)` in [-1, 1]."
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    "Float tensor `(B,3,H,W)` in [-1, 1] → uint8 pixels `(B,H,W,3)` (values clamped, then rounded)."
+    return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
 def check_rgb(image: Image.Image) -> Image.Image:
     "`image` if it is RGB; otherwise a `ValueError` that says how to convert it."
     if image.mode != 'RGB':
@@ -82,15 +90,12 @@ def check_rgb(image: Image.Image) -> Image.Image:
 def pil_to_tensor(images) -> torch.Tensor:
     "One PIL image or a list of them (RGB, same size) → float tensor `(B,3,H,W)` in [-1, 1]."
     if isinstance(images, Image.Image): images = [images]
-    arrs = [np.asarray(check_rgb(im), dtype=np.float32) / 127.5 - 1 for im in images]
-    return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).contiguous()
+    return uint8_to_tensor(np.stack([np.asarray(check_rgb(im)) for im in images])).contiguous()
 
 # %% ../nbs/00_core.ipynb #1fd1deaa
 def tensor_to_pil(x: torch.Tensor) -> list:
     "Tensor `(B,3,H,W)` or `(3,H,W)` in [-1, 1] → list of PIL images (values clamped)."
-    if x.ndim == 3: x = x[None]
-    arr = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    return [Image.fromarray(a) for a in arr]
+    return [Image.fromarray(a) for a in tensor_to_uint8(x[None] if x.ndim == 3 else x)]
 
 # %% ../nbs/00_core.ipynb #3f0778c8
 def image_grid(images, rows=None, cols=None) -> Image.Image:
@@ -131,6 +136,29 @@ def md_table(rows, headers, floatfmt='.2f'):
     rows = [[r[h] for h in headers] if isinstance(r, dict) else r for r in rows]
     lines = ['| ' + ' | '.join(map(str, headers)) + ' |', '|' + '---|' * len(headers)]
     return Markdown('\n'.join(lines + ['| ' + ' | '.join(map(cell, r)) + ' |' for r in rows]))
+
+# %% ../nbs/00_core.ipynb #a0c0de02
+def n_params(module) -> int:
+    "The number of parameters of `module`."
+    return sum(p.numel() for p in module.parameters())
+
+def gaussian_blur(x, sigma) -> torch.Tensor:
+    "Blur images or masks `x` `(B,C,H,W)` with a Gaussian of standard deviation `sigma` pixels (edges replicated)."
+    if sigma <= 0: return x
+    r = max(1, math.ceil(3 * sigma))
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    b, c, h, w = x.shape
+    x = x.reshape(b * c, 1, h, w)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1)).reshape(b, c, h, w)
+
+def seconds(fn) -> float:
+    "Wall-clock seconds one call of `fn` takes, waiting for the GPU (if any) to finish."
+    start = time.perf_counter()
+    fn()
+    if torch.cuda.is_available(): torch.cuda.synchronize()
+    return time.perf_counter() - start
 
 # %% ../nbs/00_core.ipynb #15a96d9c
 SLIDER_WIDTH = '460px'

@@ -8,33 +8,33 @@ import math, time, warnings
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import make_generator, randn, show_images, explorer, md_table
-from .checks import (as_images, load_image, image_and_mask, latent_mask, check_number, check_guidance,
-                          check_output_type, check_steps)
-from .shapes import edit_pair, TEST_SEED
+from .core import gaussian_blur, seconds, make_generator, randn, show_images, explorer, md_table
+from .checks import check_one_prompt, as_images, load_image, image_and_mask, latent_mask, check_number
+from .models import check_model
+from .shapes import edit_pair, held_out_pairs, TEST_SEED
 from .metrics import mask_iou, coverage
 from .vae import pil_to_latents
 from .text import encode_text, prompt_embeddings
 from .unet import model_output_to_x0_eps
-from .loop import denoise, Recorder, strength_start, ready_scheduler, init_latents, noised_start, to_output
+from .loop import check_inputs, denoise, Recorder, strength_start, ready_scheduler, init_latents, noised_start, to_output
 from .attention import changed_word_map, otsu_threshold
 from .img2img import img2img
 from .inpainting import inpaint
 from .inversion import invert, regenerate, edit_record
 
 # %% auto #0
-__all__ = ['MASK_METHODS', 'BINARISATIONS', 'MASK_SETTINGS', 'prompt_pair_embeddings', 'noise_difference', 'gaussian_blur',
-           'refine_mask', 'check_mask_settings', 'DiffEditMask', 'normalise_map', 'make_mask', 'noise_map',
-           'diffedit_mask', 'overlay', 'mask_view', 'edit_mask_latents', 'diffedit', 'diffedit_noised',
-           'threshold_explorer', 'fast_diffedit', 'held_out_pairs', 'pair_masks', 'mask_scores', 'threshold_curve',
-           'grid_oracle', 'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors', 'standard_editors',
-           'compare_mask_methods', 'looped_mask', 'benchmark_masks', 'benchmark_table']
+__all__ = ['MASK_METHODS', 'BINARISATIONS', 'MASK_SETTINGS', 'prompt_pair_embeddings', 'noise_difference', 'refine_mask',
+           'check_mask_settings', 'DiffEditMask', 'normalise_map', 'make_mask', 'noise_map', 'diffedit_mask', 'overlay',
+           'mask_view', 'edit_mask_latents', 'diffedit', 'diffedit_noised', 'threshold_explorer', 'fast_diffedit',
+           'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study',
+           'plot_curve', 'evaluate_editors', 'standard_editors', 'compare_mask_methods', 'looped_mask',
+           'benchmark_masks', 'benchmark_table']
 
 # %% ../nbs/23_diffedit.ipynb #e6a5694f
 def prompt_pair_embeddings(sd, source_prompt, target_prompt) -> torch.Tensor:
     "Embeddings `(2,77,D)` of the source and target prompts; an error if the text encoder cannot tell them apart."
     for name, p in (('source_prompt', source_prompt), ('target_prompt', target_prompt)):
-        if not isinstance(p, str): raise ValueError(f"{name} must be one string (DiffEdit compares two prompts), got {p!r}")
+        check_one_prompt(p, name, ' (DiffEdit compares two prompts)')
     emb = encode_text(sd, [source_prompt, target_prompt])
     if torch.equal(emb[0], emb[1]):
         raise ValueError(f"source_prompt {source_prompt!r} and target_prompt {target_prompt!r} encode to the same text "
@@ -56,14 +56,6 @@ def noise_difference(sd, noisy, t, alpha_bar, emb, batch_size=None) -> torch.Ten
     return total / n
 
 # %% ../nbs/23_diffedit.ipynb #970eb5fc
-def gaussian_blur(x, sigma) -> torch.Tensor:
-    "Blur a `(1,1,H,W)` tensor with a Gaussian of standard deviation `sigma` pixels (edges replicated)."
-    r = max(1, math.ceil(3 * sigma))
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode='replicate'), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode='replicate'), k.view(1, 1, -1, 1))
-
 def refine_mask(mask, dilate=0, blur=0.) -> torch.Tensor:
     "A `(1,1,H,W)` mask (boolean or in [0, 1]) grown by `dilate` pixels and softened by a Gaussian `blur`."
     m = mask.float()
@@ -153,6 +145,7 @@ def diffedit_mask(sd, image, source_prompt, target_prompt, *,
                   batch_size=None,    # draws per UNet call (all if None)
                   method='noise') -> DiffEditMask:  # 'noise' (DiffEdit) or 'attention' (chapter 6)
     "DiffEdit's mask of one `image` (any form): where the prompts' noise predictions (or attention) differ."
+    check_inputs(sd, steps=steps, strength=strength, seed=seed)
     image = load_image(image)
     n = check_number(n, 'n', 1, integer=True)
     if batch_size is not None: batch_size = check_number(batch_size, 'batch_size', 1, integer=True)
@@ -195,13 +188,15 @@ def _round_trip(sd, image, what) -> torch.Tensor:
     return pil_to_latents(sd, image)
 
 def _each_image(sd, image, edit_one, output_type) -> list:
-    "`edit_one(PIL image)` → latents `(1,C,h,w)` for each image (in any form), returned as `output_type`."
-    return to_output(sd, torch.cat([edit_one(load_image(im)) for im in as_images(image)]), output_type)
+    "`edit_one(PIL image)` → latents `(1,C,h,w)` for each image (in any form, all of one size), returned as `output_type`."
+    images = [load_image(im) for im in as_images(image)]
+    if len({im.size for im in images}) > 1: raise ValueError("all images must have the same size: edit them one by one")
+    return to_output(sd, torch.cat([edit_one(im) for im in images]), output_type)
 
 def _masked_edits(sd, image, source_prompt, target_prompt, edit_inside, *, mask, strength, steps, guidance, seed,
                   grow, mask_kw, output_type) -> list:
     "Each image's mask (`mask`, or `diffedit_mask`) at latent size, grown; `edit_inside(image, mask, start_step)` edits."
-    check_output_type(output_type); check_guidance(guidance)
+    check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed)
     start, grow = strength_start(steps, strength), check_number(grow, 'grow', 0, integer=True)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt,
@@ -214,13 +209,17 @@ def _masked_edits(sd, image, source_prompt, target_prompt, edit_inside, *, mask,
 def diffedit(sd, image, source_prompt, target_prompt, *,
              mask=None,           # a `DiffEditMask`, any mask of the image's aspect, or None: `diffedit_mask`
              strength=0.5,        # encoding ratio: the fraction of `steps` inverted and regenerated
-             steps=50, guidance=7.5, seed=0, negative_prompt='',
+             steps=50, guidance=7.5, negative_prompt='',
+             seed=None,           # the mask's noise draws (0 if None); refused with a given `mask`, which leaves nothing random
              grow=1,              # latent cells added around the mask for the edit
              mask_kw=None,        # keyword arguments of `diffedit_mask` when `mask` is None
              callback=None,       # `callback(i, t, latents, x0)` after every regeneration step
              progress=False,
              output_type='pil') -> list:
     "DiffEdit each image (any form): invert under `source_prompt` to `strength`, regenerate under `target_prompt` in the mask."
+    if mask is not None and seed is not None:
+        raise ValueError("seed does nothing when a mask is given: inversion and regeneration are deterministic, "
+                         "so leave seed out (it only seeds the noise draws of the mask diffedit makes itself)")
     def invert_and_blend(image, m, start):
         inv = invert(sd, image, source_prompt, steps=steps, strength=strength, progress=progress)[0]
         refs = inv.reference(start).to(sd.device, sd.unet.dtype)
@@ -228,7 +227,7 @@ def diffedit(sd, image, source_prompt, target_prompt, *,
                           blend=lambda latents, i, t: m * latents + (1 - m) * refs[i], callback=callback,
                           progress=progress)
     return _masked_edits(sd, image, source_prompt, target_prompt, invert_and_blend, mask=mask, strength=strength,
-                         steps=steps, guidance=guidance, seed=seed, grow=grow, mask_kw=mask_kw, output_type=output_type)
+                         steps=steps, guidance=guidance, seed=seed or 0, grow=grow, mask_kw=mask_kw, output_type=output_type)
 
 # %% ../nbs/23_diffedit.ipynb #0e7da59c
 def diffedit_noised(sd, image, source_prompt, target_prompt, *, mask=None, strength=0.5, steps=50, guidance=7.5,
@@ -268,7 +267,9 @@ def fast_diffedit(sd, inpaint_sd, image, source_prompt, target_prompt, *,
                   steps=20, guidance=7.5, seed=0, negative_prompt='', callback=None, progress=False,
                   output_type='pil') -> list:
     "FastDiffEdit: a blurred `diffedit_mask` from `sd`; the inpainting model `inpaint_sd` repaints it under `target_prompt`."
-    check_output_type(output_type); check_guidance(guidance); check_steps(steps)
+    check_inputs(sd, output_type=output_type, steps=steps, strength=mask_strength, guidance=guidance, seed=seed,
+                 callback=callback)
+    check_model(inpaint_sd, 9)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt, n=n, seed=seed,
                                                         strength=mask_strength, dilate=dilate, blur=blur)
@@ -279,10 +280,6 @@ def fast_diffedit(sd, inpaint_sd, image, source_prompt, target_prompt, *,
     return _each_image(inpaint_sd, image, edit_one, output_type)
 
 # %% ../nbs/23_diffedit.ipynb #1aea2ec1
-def held_out_pairs(sd, n=10, kind='colour', n_objects=2, start=TEST_SEED) -> list:
-    "`n` held-out `edit_pair`s at `sd`'s image size."
-    return [edit_pair(start + i, kind, size=sd.size, n_objects=n_objects) for i in range(n)]
-
 def pair_masks(sd, pairs, **mask_kw) -> list:
     "`diffedit_mask` of each pair: source = its caption, target = its target caption."
     return [diffedit_mask(sd, p['image'], p['caption'], p['target_caption'], **mask_kw) for p in pairs]
@@ -323,7 +320,7 @@ def binarisation_study(sd, *, n=50, kinds=(('colour', 2), ('colour', 1), ('shape
     "`binarisations` on `n` held-out pairs of each (kind, objects); threshold curves and grid oracle of the first."
     res = dict(n=n, kinds={})
     for kind, n_objects in kinds:
-        pairs = held_out_pairs(sd, n, kind, n_objects, start)
+        pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
         masks = pair_masks(sd, pairs)
         res['kinds'][f'{kind}, {n_objects}'] = binarisations(masks, pairs)
         if 'curve' not in res:
@@ -345,7 +342,7 @@ def plot_curve(res: dict):
 # %% ../nbs/23_diffedit.ipynb #0f207543
 def evaluate_editors(sd, clf, editors: dict, *, n=10, kind='colour', n_objects=2, start=TEST_SEED, mask_kw=None) -> dict:
     "On `n` held-out pairs: `mask_scores` of `diffedit_mask`, and `edit_record` of each editor (f(pair, mask) → image)."
-    pairs = held_out_pairs(sd, n, kind, n_objects, start)
+    pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
     masks = pair_masks(sd, pairs, **(mask_kw or {}))
     res = {'mask': mask_scores(masks, pairs)}
     for name, edit_fn in editors.items():
@@ -371,7 +368,7 @@ def compare_mask_methods(sd, *, n=50, kinds=(('colour', 2), ('shape', 2)), start
     "`mask_scores` of the masks of each of `MASK_SETTINGS` on the same `n` held-out pairs of each (kind, objects)."
     res = {}
     for kind, n_objects in kinds:
-        pairs = held_out_pairs(sd, n, kind, n_objects, start)
+        pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
         res[f'{kind}, {n_objects}'] = {name: mask_scores(pair_masks(sd, pairs, **kw), pairs)
                                        for name, kw in MASK_SETTINGS.items()}
     return res
@@ -393,7 +390,7 @@ def looped_mask(sd, image, source_prompt, target_prompt, *, n=10, strength=0.5, 
 def benchmark_masks(sd, *, n_pairs=5, n=10, fast_n=20, strength=0.5, steps=50, blur=1., kind='colour', n_objects=2,
                     start=TEST_SEED) -> dict:
     "Seconds per mask, speed-up over the looped mask and `mask_scores` of the looped, batched, fast and attention masks."
-    pairs = held_out_pairs(sd, n_pairs, kind, n_objects, start)
+    pairs = held_out_pairs(n_pairs, kind, sd.size, n_objects, start)
     args = lambda p: (sd, p['image'], p['caption'], p['target_caption'])
     kw = dict(n=n, strength=strength, steps=steps)
     makers = {f'looped: 2×{n} img2img runs': lambda p: looped_mask(*args(p), **kw),
@@ -403,9 +400,9 @@ def benchmark_masks(sd, *, n_pairs=5, n=10, fast_n=20, strength=0.5, steps=50, b
     diffedit_mask(*args(pairs[0]), **kw)  # warm-up
     res = {}
     for name, make in makers.items():
-        t0 = time.perf_counter()
-        masks = [make(p) for p in pairs]
-        res[name] = dict(seconds=(time.perf_counter() - t0) / n_pairs, **mask_scores(masks, pairs))
+        masks = []
+        took = seconds(lambda: masks.extend(make(p) for p in pairs))
+        res[name] = dict(seconds=took / n_pairs, **mask_scores(masks, pairs))
     base = next(iter(res.values()))['seconds']
     for r in res.values(): r['speedup'] = base / r['seconds']
     return res

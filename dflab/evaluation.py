@@ -10,7 +10,7 @@ import numpy as np
 from .models import WEIGHTS, load_sd
 from .shapes import make_sample, TEST_SEED
 from .metrics import psnr, classifier_accuracy
-from .tiny import n_params
+from .core import n_params, seconds
 from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
 from .loop import text2img, adherence
 from .inversion import reconstruction
@@ -37,12 +37,8 @@ def judge_accuracy(sd, clf, n=500, start=TEST_SEED) -> tuple:
 def generation_seconds(sd, steps=25, repeats=3) -> float:
     "Median wall time of one `steps`-step generation with guidance (after a warm-up)."
     text2img(sd, 'a red circle', steps=2)
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        text2img(sd, 'a blue star on a white background', steps=steps, seed=i)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median([seconds(lambda: text2img(sd, 'a blue star on a white background', steps=steps, seed=i))
+                            for i in range(repeats)]))
 
 # %% ../nbs/30_model_card.ipynb #23b3e1f8
 def evaluate_tiny(sd, clf, n=100, n_inversion=30, n_train=24_000) -> dict:

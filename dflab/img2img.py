@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, show_images, explorer
-from .checks import as_images, load_image, check_guidance, check_eta, check_output_type
-from .shapes import edit_pair, TEST_SEED
+from .checks import as_images, load_image
+from .shapes import held_out_pairs, edit_pair, TEST_SEED
 from .metrics import edit_scores
 from .vae import latents_to_pil
 from .text import prompt_embeddings
-from .loop import denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
+from .loop import check_inputs, denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
 
 # %% auto #0
 __all__ = ['sdedit_start', 'img2img', 'pipeline_tensor', 'strength_sweep', 'img2img_view', 'strength_explorer', 'img2img_scores',
@@ -38,7 +38,8 @@ def img2img(sd, image, prompt, *,
             progress=False,        # show a progress bar
             output_type='pil') -> list:  # 'pil', 'np' or 'latent'
     "SDEdit: noise `image` (one, or one per prompt) to `strength`, denoise it towards `prompt`; one result per prompt."
-    check_output_type(output_type); check_guidance(guidance); check_eta(eta)
+    check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed,
+                 scheduler=scheduler, eta=eta, callback=callback)
     start = strength_start(steps, strength)
     sched = ready_scheduler(sd, scheduler, steps)
     g = make_generator(seed)
@@ -86,7 +87,7 @@ def strength_explorer(sd, image, prompt, *, steps=50, **kw):
 def img2img_scores(sd, clf, strengths=(0.2, 0.4, 0.6, 0.8, 1.0), *, n=100, kind='colour', batch=25, seed=0,
                    **kw) -> dict:
     "`edit_scores` of img2img towards the target captions of `n` held-out edit pairs, for each strength."
-    pairs = [edit_pair(TEST_SEED + i, kind, size=sd.size) for i in range(n)]
+    pairs = held_out_pairs(n, kind, sd.size)
     def results(strength):
         return [im for i in range(0, n, batch) for im in img2img(
             sd, [p['image'] for p in pairs[i:i + batch]], [p['target_caption'] for p in pairs[i:i + batch]],

@@ -8,11 +8,12 @@ from typing import NamedTuple
 import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, pil_to_tensor, show_images, explorer
-from .checks import image_and_mask, latent_mask, mask_array, check_guidance, check_eta, check_output_type
-from .shapes import edit_pair, TEST_SEED
+from .checks import image_and_mask, latent_mask, mask_array
+from .models import SD
+from .shapes import held_out_pairs, edit_pair, TEST_SEED
 from .metrics import edit_scores
 from .text import prompt_embeddings
-from .loop import denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
+from .loop import check_inputs, denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
 
 # %% auto #0
 __all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'InpaintInputs', 'inpaint_inputs', 'inpaint_start',
@@ -63,9 +64,10 @@ class InpaintInputs(NamedTuple):
 
 # %% ../nbs/21_inpainting.ipynb #bb27aa9b
 def inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                   output_type) -> InpaintInputs:
-    "Checked inputs of an inpainting call: image, pixel and latent masks, embeddings, generator, scheduler, start step."
-    check_output_type(output_type); check_guidance(guidance); check_eta(eta)
+                   output_type, callback, channels) -> InpaintInputs:
+    "Checked inputs of an inpainting call on a `channels`-channel model: image, masks, embeddings, generator, scheduler, start."
+    check_inputs(sd, channels, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed,
+                 scheduler=scheduler, eta=eta, callback=callback)
     start = strength_start(steps, strength)
     sched = ready_scheduler(sd, scheduler, steps)
     generator = make_generator(seed)
@@ -89,11 +91,8 @@ def inpaint_blended(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance
                     scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil',
                     make_blend=keep_unmasked) -> list:  # `make_blend(sched, known, noise, mask, start_step)` → hook
     "Blended-latent inpainting on a 4-channel SD model: repaint the white part of `mask` towards `prompt`."
-    if sd.is_inpainting:
-        raise ValueError("inpaint_blended needs a 4-channel UNet; this is a 9-channel inpainting model: use "
-                         "`inpaint_conditioned` (or `inpaint`, which picks the method for the model)")
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                       output_type)
+                       output_type, callback, channels=4)
     clean, noise, latents = inpaint_start(sd, x, strength)
     blend = make_blend(x.scheduler, clean, noise, x.mask.to(sd.device, clean.dtype), x.start)
     latents = denoise(sd, x.cond, x.uncond, latents=latents, steps=steps, guidance=guidance, scheduler=x.scheduler,
@@ -113,12 +112,8 @@ def masked_image_latents(sd, image, pixel_mask, generator) -> torch.Tensor:
 def inpaint_conditioned(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
                         scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil') -> list:
     "Inpainting with a 9-channel inpainting UNet, given mask and masked-image latents as extra input channels."
-    if not sd.is_inpainting:
-        raise ValueError(f"inpaint_conditioned needs a 9-channel inpainting UNet; this UNet has "
-                         f"{sd.unet.config.in_channels} input channels: use `inpaint_blended`, or an inpainting "
-                         "model such as load_sd('tiny-inpainting') or load_sd('sd-v1-5-inpainting')")
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                       output_type)
+                       output_type, callback, channels=9)
     _, _, latents = inpaint_start(sd, x, strength, need_clean=False)
     masked = masked_image_latents(sd, x.image, x.pixels, x.generator)
     extra = torch.cat([x.mask.to(masked), masked], 1).repeat(len(x.cond), 1, 1, 1).to(sd.unet.dtype)
@@ -131,7 +126,7 @@ def inpaint_conditioned(sd, image, mask, prompt, *, strength=1.0, steps=50, guid
 def inpaint(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
             scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', **method_kw) -> list:
     "Inpaint the white part of `mask` towards `prompt`: with the 9-channel model if `sd` is one, else by blending."
-    method = inpaint_conditioned if sd.is_inpainting else inpaint_blended
+    method = inpaint_conditioned if isinstance(sd, SD) and sd.is_inpainting else inpaint_blended   # which refuses the rest
     return method(sd, image, mask, prompt, strength=strength, steps=steps, guidance=guidance, seed=seed,
                   negative_prompt=negative_prompt, scheduler=scheduler, eta=eta, callback=callback, progress=progress,
                   output_type=output_type, **method_kw)
@@ -145,7 +140,7 @@ def inpaint_edit(sd, pair, *, grow=True, **kw) -> Image.Image:
 # %% ../nbs/21_inpainting.ipynb #1db99726
 def inpaint_scores(sd, clf, *, n=100, kind='colour', **kw) -> dict:
     "`edit_scores` of `inpaint_edit` (the method `sd` supports) on `n` held-out edit pairs."
-    pairs = [edit_pair(TEST_SEED + i, kind, size=sd.size) for i in range(n)]
+    pairs = held_out_pairs(n, kind, sd.size)
     return edit_scores(clf, [inpaint_edit(sd, p, **kw) for p in pairs], pairs)
 
 # %% ../nbs/21_inpainting.ipynb #f865241f

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 import numpy as np, torch
 from .core import show_images, explorer
-from .checks import as_images, load_image, check_prompts, check_guidance, check_number, check_output_type
-from .shapes import make_sample, edit_pair, TEST_SEED
+from .checks import as_images, load_image, check_prompts, check_number
+from .shapes import held_out_pairs, make_sample, edit_pair, TEST_SEED
 from .metrics import psnr, edit_scores
 from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
 from .text import prompt_embeddings
 from .schedulers import HandDDIM, ddim_step
-from .loop import denoise, Recorder, strength_start, to_output
+from .loop import check_inputs, denoise, Recorder, strength_start, to_output
 from .img2img import img2img
 
 # %% auto #0
@@ -78,7 +78,8 @@ def invert(sd, image, prompt, *,
            callback=None,       # `callback(i, t, latents, x0)` after every inversion step
            progress=False) -> list:
     "DDIM-invert each image (in any form) under `prompt`, climbing the last `strength` of `steps`; one `Inversion` each."
-    start, guidance = strength_start(steps, strength), check_guidance(guidance)
+    check_inputs(sd, steps=steps, strength=strength, guidance=guidance, callback=callback)
+    start = strength_start(steps, strength)
     images = as_images(image)
     if len({im.size for im in images}) > 1: raise ValueError("all images must have the same size: invert them one by one")
     cond, uncond = prompt_embeddings(sd, _per_image(prompt, len(images), 'prompt'), negative_prompt)
@@ -112,7 +113,7 @@ def edit(sd, image, source_prompt, target_prompt, *,
          progress=False,
          output_type='pil') -> list:
     "Edit each image (any form) by DDIM-inverting it under `source_prompt` and regenerating under `target_prompt`."
-    check_output_type(output_type); check_guidance(guidance)
+    check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, callback=callback)
     n = len(as_images(image))
     targets = _per_image(target_prompt, n, 'target_prompt')
     start = strength_start(steps, strength)
@@ -163,7 +164,7 @@ def edit_record(clf, results, pairs) -> dict:
 
 def edit_vs_img2img(sd, clf, *, n=20, steps=50, strengths=(0.6, 0.8), guidance=7.5, start=TEST_SEED) -> dict:
     "`edit_record` of inversion editing and of img2img at each strength, on `n` held-out colour edits: {strength: {...}}."
-    pairs = [edit_pair(start + i, 'colour', size=sd.size) for i in range(n)]
+    pairs = held_out_pairs(n, 'colour', sd.size, start=start)
     res = {}
     for s in strengths:
         kw = dict(steps=steps, strength=s, guidance=guidance)

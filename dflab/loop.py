@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
-from .core import randn, make_generator, tensor_to_pil, image_grid, show_images, explorer
+from .core import seconds, randn, make_generator, check_seed, tensor_to_pil, image_grid, show_images, explorer
 from .checks import (as_images, check_eta, check_guidance, check_number, check_output_type, check_size,
                           check_steps, check_strength)
-from .models import SCHEDULERS, make_scheduler, pipeline_reference
+from .models import SCHEDULERS, check_model, make_scheduler, pipeline_reference
 from .shapes import sample_scene, TEST_SEED, BACKGROUNDS
 from .metrics import classify, scene_correct
 from .vae import pil_to_latents, decode_latents, latents_to_pil
@@ -20,9 +20,10 @@ from .text import prompt_embeddings
 from .unet import predict_x0
 
 # %% auto #0
-__all__ = ['denoise', 'Recorder', 'to_output', 'text2img', 'strength_start', 'ready_scheduler', 'init_latents', 'noised_start',
-           'guidance_sweep', 'text2img_batches', 'negative_prompt_effect', 'trajectory_images', 'save_gif',
-           'denoising_gif', 'loop_view', 'loop_explorer', 'adherence', 'plot_adherence', 'bench_text2img']
+__all__ = ['MAX_BATCH', 'check_hook', 'check_inputs', 'denoise', 'Recorder', 'to_output', 'text2img', 'strength_start',
+           'ready_scheduler', 'init_latents', 'noised_start', 'guidance_sweep', 'text2img_batches',
+           'negative_prompt_effect', 'trajectory_images', 'save_gif', 'denoising_gif', 'loop_view', 'loop_explorer',
+           'adherence', 'plot_adherence', 'bench_text2img']
 
 # %% ../nbs/14_loop.ipynb #902b9075
 def _step_kwargs(sched, **kw) -> dict:
@@ -30,13 +31,70 @@ def _step_kwargs(sched, **kw) -> dict:
     params = inspect.signature(sched.step).parameters
     return {k: v for k, v in kw.items() if k in params}
 
+def _check_eta_applies(sched, eta):
+    "Refuse a nonzero `eta` that `sched` would ignore."
+    if eta and 'eta' not in inspect.signature(sched.step).parameters:
+        raise ValueError(f"eta={eta} does nothing with {type(sched).__name__}: eta is DDIM's fresh noise per step, "
+                         "so use scheduler='ddim', or leave eta at 0")
+
+def _check_tensor(x, name, ndim, what):
+    "Refuse `x` unless it is a finite tensor of `ndim` dimensions."
+    if not isinstance(x, torch.Tensor) or x.ndim != ndim:
+        got = f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else f"a {type(x).__name__}"
+        raise ValueError(f"{name} must be {what}, got {got}")
+    if not torch.isfinite(x).all(): raise ValueError(f"{name} contains NaN or infinite values")
+
 def _start_latents(sd, sched, n, size, generator) -> torch.Tensor:
     "Fresh noise for `n` images of `size` `(h, w)` (the model's size if `None`), scaled for `sched`."
     h, w = check_size(size or (sd.size, sd.size), sd.vae_factor)
     shape = (n, sd.latent_channels, h // sd.vae_factor, w // sd.vae_factor)
     return randn(shape, generator=generator, device=sd.device, dtype=sd.unet.dtype) * sched.init_noise_sigma
 
+# %% ../nbs/14_loop.ipynb #d1c0de01
+def check_hook(hook, name='callback'):
+    "`hook` if it is `None` or callable."
+    if hook is not None and not callable(hook):
+        raise ValueError(f"{name} must be a function or None, got {hook!r}")
+    return hook
+
+_INPUT_CHECKS = dict(output_type=check_output_type, guidance=check_guidance, steps=check_steps,
+                     strength=check_strength, eta=check_eta, callback=check_hook,
+                     seed=lambda s: s if s is None else check_seed(s))
+
+def check_inputs(sd, channels=4, **inputs):
+    "Every technique's first step: refuse a model of the wrong kind, and each of `inputs` (by name) that cannot be used."
+    check_model(sd, channels)
+    for name, value in inputs.items():
+        if name == 'scheduler': make_scheduler(sd, value)
+        else: _INPUT_CHECKS[name](value)
+    if inputs.get('eta'): _check_eta_applies(make_scheduler(sd, inputs.get('scheduler', 'ddim')), inputs['eta'])
+
 # %% ../nbs/14_loop.ipynb #2fe27790
+def _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator):
+    "Refuse embeddings, start latents and extra channels the UNet cannot take, and a seed that would be ignored."
+    _check_tensor(cond, 'cond', 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
+    if uncond is not None:
+        _check_tensor(uncond, 'uncond', 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
+        if uncond.shape != cond.shape:
+            raise ValueError(f"conditional {tuple(cond.shape)} and unconditional {tuple(uncond.shape)} embeddings differ")
+    if seed is not None and generator is not None:
+        raise ValueError("give seed or generator, not both: the seed would be ignored")
+    c = sd.latent_channels
+    if latents is not None:
+        _check_tensor(latents, 'latents', 4, f'a tensor (B, {c}, h, w)')
+        if latents.shape[1] != c:
+            raise ValueError(f"latents must have the VAE's {c} channels, got shape {tuple(latents.shape)}")
+        if len(latents) != len(cond):
+            raise ValueError(f"got {len(latents)} start latents for {len(cond)} prompts: give one per prompt")
+    takes = sd.unet.config.in_channels - c
+    if extra is None:
+        if takes: check_model(sd, c)                   # a model that needs extra channels, given none
+    else:
+        _check_tensor(extra, 'extra', 4, 'a tensor (B, channels, h, w)')
+        if extra.shape[1] != takes:
+            raise ValueError(f"extra has {extra.shape[1]} channels, but the UNet of {sd.name!r} takes {takes} "
+                             f"besides the {c} latent channels")
+
 @torch.no_grad()
 def denoise(sd, cond, uncond=None, *,
             latents=None,      # start latents (fresh noise if `None`)
@@ -44,7 +102,7 @@ def denoise(sd, cond, uncond=None, *,
             guidance=7.5,      # classifier-free guidance scale (1: no unconditional pass)
             scheduler='ddim',  # a name in `SCHEDULERS`, or a scheduler object
             start_step=0,      # index of the first of the `steps` timesteps to run
-            seed=None, generator=None,  # where the random draws come from
+            seed=None, generator=None,  # where the random draws come from (one of them)
             size=None,         # `(height, width)` of fresh noise; the model's size if `None`
             eta=0.,            # DDIM's fresh noise per step (0: deterministic)
             extra=None,        # extra UNet input channels `(B,c,h,w)`, e.g. the 9-channel model's mask and image
@@ -54,9 +112,10 @@ def denoise(sd, cond, uncond=None, *,
     "Run the denoising loop from `latents` (fresh noise if `None`) at `start_step`; returns the final latents."
     steps, guidance, eta = check_steps(steps), check_guidance(guidance), check_eta(eta)
     start_step = check_number(start_step, 'start_step', 0, steps - 1, integer=True)
-    if uncond is not None and uncond.shape != cond.shape:
-        raise ValueError(f"conditional {tuple(cond.shape)} and unconditional {tuple(uncond.shape)} embeddings differ")
+    _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator)
+    for name, hook in (('blend', blend), ('callback', callback)): check_hook(hook, name)
     sched = make_scheduler(sd, scheduler)
+    _check_eta_applies(sched, eta)
     sched.set_timesteps(steps, device=sd.device)
     g = generator if generator is not None else make_generator(seed)
     if latents is None: latents = _start_latents(sd, sched, len(cond), size, g)
@@ -94,14 +153,23 @@ def to_output(sd, latents, output_type='pil'):
     return (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
 
 # %% ../nbs/14_loop.ipynb #ee7ffaec
+MAX_BATCH = 32   # prompts that run through the UNet together; more run in batches of this size
+
 def text2img(sd, prompt, *, negative_prompt='', steps=25, guidance=7.5, seed=0, scheduler='ddim', eta=0.,
              size=None, callback=None, progress=False, output_type='pil') -> list:
     "Generate one image per prompt (a string or a list) at `size` `(height, width)`; returns a list."
-    check_output_type(output_type)
+    check_inputs(sd, output_type=output_type, steps=steps, guidance=guidance, seed=seed, scheduler=scheduler,
+                 eta=eta, callback=callback)
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
-    latents = denoise(sd, cond, uncond, steps=steps, guidance=guidance, scheduler=scheduler, seed=seed, size=size,
-                      eta=eta, callback=callback, progress=progress)
-    return to_output(sd, latents, output_type)
+    g, sched = make_generator(seed), make_scheduler(sd, scheduler)
+    noise = _start_latents(sd, sched, len(cond), size, g)             # all drawn first: batching changes nothing
+    out = []
+    for i in tqdm(range(0, len(cond), MAX_BATCH), desc='batches', disable=len(cond) <= MAX_BATCH):
+        part = slice(i, i + MAX_BATCH)
+        latents = denoise(sd, cond[part], uncond[part], latents=noise[part], steps=steps, guidance=guidance,
+                          scheduler=sched, generator=g, eta=eta, callback=callback, progress=progress)
+        out.append(to_output(sd, latents, output_type))
+    return torch.cat(out) if output_type == 'latent' else np.concatenate(out) if output_type == 'np' else sum(out, [])
 
 # %% ../nbs/14_loop.ipynb #1c890e93
 def strength_start(steps, strength) -> int:
@@ -238,14 +306,6 @@ def plot_adherence(res: dict, title=''):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/14_loop.ipynb #7d70e704
-def _seconds(fn) -> float:
-    "Wall-clock seconds one call of `fn` takes (waiting for the GPU, if any)."
-    start = time.perf_counter()
-    fn()
-    if torch.cuda.is_available(): torch.cuda.synchronize()
-    return time.perf_counter() - start
-
 # %% ../nbs/14_loop.ipynb #ace617fe
 def bench_text2img(sd, prompt='a red circle and a blue square on a white background', *, steps=25, seed=0,
                    guidance=7.5, repeats=5) -> dict:
@@ -261,7 +321,7 @@ def bench_text2img(sd, prompt='a red circle and a blue square on a white backgro
     diff = int(np.abs(np.asarray(first['dflab'], int) - np.asarray(first['diffusers'], int)).max())
     times = {name: [] for name in runs}
     for r in range(repeats):
-        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]): times[name].append(_seconds(runs[name]))
+        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]): times[name].append(seconds(runs[name]))
     med = {name: statistics.median(ts) for name, ts in times.items()}
     return dict(dflab_s=med['dflab'], diffusers_s=med['diffusers'], ratio=med['dflab'] / med['diffusers'],
                 max_pixel_diff=diff, steps=steps, repeats=repeats)

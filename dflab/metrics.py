@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .models import WEIGHTS
 from .shapes import Scene, scene_labels, SHAPES, COLOURS, BACKGROUNDS
+from .core import uint8_to_tensor
+
 
 # %% auto #0
 __all__ = ['psnr', 'mask_iou', 'coverage', 'ShapesClassifier', 'load_classifier', 'classify', 'scene_correct', 'object_correct',
@@ -77,7 +79,7 @@ def load_classifier(path=WEIGHTS / 'shapes-classifier.safetensors') -> ShapesCla
 def classify(clf, images) -> np.ndarray:
     "Predicted labels `(B,6)` (`scene_labels` order) for a list of PIL images of one size."
     x = torch.from_numpy(np.stack([np.asarray(im.convert('RGB'), np.float32) for im in images]))
-    return clf.predict(x.permute(0, 3, 1, 2) / 127.5 - 1).numpy()
+    return clf.predict(uint8_to_tensor(x)).numpy()
 
 # %% ../nbs/05_metrics.ipynb #2aa36dcf
 def scene_correct(pred, scene: Scene, check_background=True) -> dict:

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 import torch
 import dflab
-from .core import get_device, get_dtype
+from .core import get_device, get_dtype, n_params
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'PRESETS', 'INPAINTING', 'PARTS', 'SCHEDULERS', 'REAL_PRESETS', 'RESULTS', 'default_model',
+__all__ = ['WEIGHTS', 'PRESETS', 'INPAINTING', 'PARTS', 'MODEL_KINDS', 'SCHEDULERS', 'REAL_PRESETS', 'RESULTS', 'default_model',
            'inpainting_model', 'resolve_model', 'SD', 'scheduler_from_config', 'no_progress_bars', 'load_sd',
-           'make_scheduler', 'pipeline_reference', 'on_disk', 'real_model', 'results_folder', 'measured', 'on_tiny']
+           'check_model', 'make_scheduler', 'pipeline_reference', 'on_disk', 'real_model', 'results_folder', 'measured',
+           'on_tiny']
 
 # %% ../nbs/02_models.ipynb #fb9bbc0c
 WEIGHTS = Path(dflab.__file__).parent / 'weights'
@@ -84,6 +85,13 @@ def _check_folder(path: Path, name) -> str:
 def _looks_like_path(name: str) -> bool:
     return name.startswith(('/', '.', '~')) or '\\' in name or Path(name).expanduser().exists()
 
+def _cached_folder(repo_id) -> str | None:
+    "The complete snapshot folder of hub model `repo_id` in the local cache (loading it needs no network), or `None`."
+    from huggingface_hub import snapshot_download
+    try: folder = Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception: return None      # not cached: huggingface_hub's LocalEntryNotFoundError, or a broken cache
+    return str(folder) if all((folder / p).exists() for p in ('model_index.json',) + PARTS) else None
+
 def resolve_model(name=None) -> str:
     "The local folder or hub id for a preset name, folder or hub id (default `DFLAB_MODEL`); a clear error if it cannot be had."
     from_env = name is None and bool(os.environ.get('DFLAB_MODEL'))
@@ -94,8 +102,7 @@ def resolve_model(name=None) -> str:
     if not re.fullmatch(r'[\w.-]+/[\w.-]+', target):
         raise ValueError(f"unknown model {origin}: use a preset ({', '.join(PRESETS)}), a hub id 'owner/name' or a "
                          "local diffusers folder")
-    from huggingface_hub import try_to_load_from_cache
-    if isinstance(try_to_load_from_cache(target, 'model_index.json'), str): return target
+    if cached := _cached_folder(target): return cached
     why = "HF_HUB_OFFLINE is set" if _hub_offline() else _hub_unreachable(target)
     if why is None: return target
     raise OSError(f"model {origin} ({target}) is not on disk and {why}. Download it once with an internet connection "
@@ -142,7 +149,7 @@ class SD:
                     requires_safety_checker=False)
 
     def __repr__(self):
-        n = lambda m: f"{sum(p.numel() for p in m.parameters()) / 1e6:.1f}M"
+        n = lambda m: f"{n_params(m) / 1e6:.1f}M"
         return (f"SD({self.name!r}, {self.device}, {self.dtype}, size {self.size}, vae {n(self.vae)}, "
                 f"text encoder {n(self.text_encoder)}, unet {n(self.unet)} ({self.unet.config.in_channels} in), "
                 f"{type(self.scheduler).__name__}, {self.prediction_type})")
@@ -197,6 +204,14 @@ def _compiled(unet, mode):
     return torch.compile(unet, mode='max-autotune' if mode is True else mode, fullgraph=True)
 
 # %% ../nbs/02_models.ipynb #83768690
+def _load_part(load, path, sub):
+    "`load()` of the part `sub` of the model folder `path`, or an error that names the part's folder and the fix."
+    try: return load()
+    except Exception as e:   # diffusers' OSError, safetensors' SafetensorError, a scheduler's NotImplementedError, ...
+        what = 'its scheduler_config.json is not valid' if sub == 'scheduler' else 'its weights are damaged or incomplete'
+        raise OSError(f"cannot load the {sub} from {Path(path) / sub} ({str(e).strip().splitlines()[0]}): {what}; "
+                      "download the model again, or copy that folder from a good copy") from e
+
 def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_tiling=None, offload=False,
             compile=False) -> SD:
     "Load VAE, tokenizer, text encoder, UNet and scheduler of `name` (preset, hub id or folder; default `DFLAB_MODEL` or 'tiny')."
@@ -212,10 +227,13 @@ def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_t
     if len(tokenizer) < 1000:
         raise OSError(f"the tokenizer of {name!r} came back empty ({len(tokenizer)} tokens): its files are missing. "
                       f"Download the model with `hf download {path}` while online.")
-    with no_progress_bars(): text_encoder = CLIPTextModel.from_pretrained(path, subfolder='text_encoder', **kw)
-    vae = AutoencoderKL.from_pretrained(path, subfolder='vae', **kw)
-    unet = UNet2DConditionModel.from_pretrained(path, subfolder='unet', **kw)
-    scheduler = scheduler_from_config(dict(DDIMScheduler.load_config(path, subfolder='scheduler')))
+    with no_progress_bars():
+        text_encoder = _load_part(lambda: CLIPTextModel.from_pretrained(path, subfolder='text_encoder', **kw),
+                                  path, 'text_encoder')
+    vae = _load_part(lambda: AutoencoderKL.from_pretrained(path, subfolder='vae', **kw), path, 'vae')
+    unet = _load_part(lambda: UNet2DConditionModel.from_pretrained(path, subfolder='unet', **kw), path, 'unet')
+    scheduler = _load_part(lambda: scheduler_from_config(dict(DDIMScheduler.load_config(path, subfolder='scheduler'))),
+                           path, 'scheduler')
     parts = (text_encoder, unet, vae)
     for m in parts: m.requires_grad_(False).eval()
     if offload: _offload(parts, device)
@@ -228,16 +246,43 @@ def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_t
     if compile: unet = _compiled(unet, compile)
     return SD(vae, tokenizer, text_encoder, unet, scheduler, device, dtype, name, path)
 
+# %% ../nbs/02_models.ipynb #c2c0de06
+MODEL_KINDS = {4: 'text-to-image', 5: 'depth-to-image', 7: 'x4 upscaler', 9: 'inpainting'}
+_USES = {9: 'inpaint, inpaint_conditioned and the second model of fast_diffedit'}
+
+def _companion(sd, channels) -> str:
+    "How to load a model of `channels` input channels akin to `sd`."
+    if channels == 9:
+        try: return f"load_sd({inpainting_model(sd.name)!r})"
+        except ValueError: return "an inpainting model such as load_sd('tiny-inpainting') or load_sd('sd-v1-5-inpainting')"
+    plain = {v: k for k, v in reversed(INPAINTING.items())}.get(sd.name)
+    return f"load_sd({plain!r})" if plain else "a text-to-image model such as load_sd('tiny') or load_sd('sd-v1-5')"
+
+def check_model(sd, channels=4) -> SD:
+    "`sd` if it is a model from `load_sd` whose UNet takes `channels` input channels, else an error that says what to load."
+    if sd is None or isinstance(sd, (str, Path)):
+        call = 'load_sd()' if sd is None else f'load_sd({str(sd)!r})'
+        raise TypeError(f"got {sd!r} where a loaded model belongs: load it first, `sd = {call}`, and pass `sd`")
+    if not isinstance(sd, SD): raise TypeError(f"the model must be an SD from `load_sd`, got a {type(sd).__name__}")
+    got = sd.unet.config.in_channels
+    if got != channels:
+        kind = lambda c: f"{c}-channel {MODEL_KINDS.get(c, 'unknown')} model"
+        uses = f" (it serves {_USES[got]})" if got in _USES else ''
+        raise ValueError(f"{sd.name!r} is a {kind(got)}{uses}, but this needs a {kind(channels)}: "
+                         f"pass {_companion(sd, channels)} instead")
+    return sd
+
 # %% ../nbs/02_models.ipynb #963422fd
 SCHEDULERS = dict(ddim='DDIMScheduler', ddpm='DDPMScheduler', pndm='PNDMScheduler', lms='LMSDiscreteScheduler',
                   euler='EulerDiscreteScheduler', euler_a='EulerAncestralDiscreteScheduler',
                   dpm='DPMSolverMultistepScheduler')
 
 def make_scheduler(sd, name='ddim', **kw):
-    "A fresh scheduler `name` (one of `SCHEDULERS`) configured like `sd`'s own; `kw` overrides config values."
-    if not isinstance(name, str): return name
-    if name not in SCHEDULERS:
-        raise ValueError(f"unknown scheduler {name!r}: choose one of {', '.join(SCHEDULERS)}")
+    "A fresh scheduler `name` (one of `SCHEDULERS`) configured like `sd`'s own, or `name` itself if it is a scheduler."
+    if not isinstance(name, (str, type)) and all(callable(getattr(name, m, None)) for m in ('set_timesteps', 'step')):
+        return name                     # a scheduler object: diffusers' or one of ours (`HandDDIM`, `DDIMInverse`)
+    if not isinstance(name, str) or name not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {name!r}: choose one of {', '.join(SCHEDULERS)}, or pass a scheduler object")
     return scheduler_from_config(sd.scheduler.config, SCHEDULERS[name], **kw)
 
 # %% ../nbs/02_models.ipynb #0e3a71a9

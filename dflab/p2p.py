@@ -6,11 +6,11 @@
 from __future__ import annotations
 import numpy as np, torch
 from .core import randn
-from .checks import as_images, load_image, check_number, check_guidance, check_output_type
+from .checks import check_one_prompt, as_images, load_image, check_number
 from .text import word_ids, prompt_embeddings
-from .loop import denoise, ready_scheduler, strength_start, to_output
+from .loop import check_inputs, denoise, ready_scheduler, strength_start, to_output
 from .attention import attention_hook
-from .shapes import edit_pair, TEST_SEED
+from .shapes import edit_pair, held_out_pairs, TEST_SEED
 from .metrics import edit_scores, psnr, classify, object_correct
 from .inversion import invert, regenerate
 from .img2img import img2img
@@ -36,7 +36,7 @@ class WordSwap:
 def swapped_tokens(sd, source_prompt, target_prompt) -> list:
     "Positions (1 is the first word) where a word-swap target prompt differs from the source prompt, token for token."
     for name, p in (('source_prompt', source_prompt), ('target_prompt', target_prompt)):
-        if not isinstance(p, str): raise ValueError(f"{name} must be one string, got {p!r}")
+        check_one_prompt(p, name, ' (a word swap compares two prompts)')
     a, b = word_ids(sd, source_prompt), word_ids(sd, target_prompt)
     if len(a) != len(b):
         show = lambda ids: [sd.tokenizer.decode([i]) for i in ids]
@@ -52,12 +52,21 @@ def swapped_tokens(sd, source_prompt, target_prompt) -> list:
 def prompt_to_prompt(sd, source_prompt, target_prompt, *,
                      image=None,              # an image (any form) to edit through DDIM inversion; None: generate
                      tau=0.4,                 # fraction of the steps run with the source's cross-attention
-                     steps=50, guidance=7.5, seed=0, negative_prompt='',
-                     strength=0.8,            # with `image`: fraction of the steps inverted and regenerated
+                     steps=50, guidance=7.5, negative_prompt='',
+                     seed=None,               # without `image`: the seed of the start noise (0 if None)
+                     strength=None,           # with `image`: fraction of the steps inverted and regenerated (0.8 if None)
                      callback=None,           # `callback(i, t, latents, x0)` after every step, both images in `latents`
                      progress=False, output_type='pil') -> list:
     "Word swap: `[source result, target result]`, the target drawn with the source's cross-attention for the first `tau`."
-    check_output_type(output_type); check_guidance(guidance)
+    check_inputs(sd, output_type=output_type, steps=steps, guidance=guidance, seed=seed, callback=callback,
+                 **({} if strength is None else dict(strength=strength)))
+    if image is not None and seed is not None:
+        raise ValueError("seed does nothing with image=: the image is DDIM-inverted and regenerated, with nothing "
+                         "random; leave seed out")
+    if image is None and strength is not None:
+        raise ValueError("strength applies only with image= (how far the image is inverted); generating from noise "
+                         "always runs every step: leave strength out")
+    seed, strength = seed or 0, 0.8 if strength is None else strength
     tau = check_number(tau, 'tau', 0, 1)
     swapped_tokens(sd, source_prompt, target_prompt)
     start = strength_start(steps, strength) if image is not None else 0
@@ -113,7 +122,7 @@ def p2p_scores(sd, clf, pairs, *, taus=(0., 0.2, 0.4, 0.6, 0.8, 1.), guidance=7.
 # %% ../nbs/24_prompt_to_prompt.ipynb #84896775
 def compare_editors(sd, clf, *, n=30, p2p=None, kind='colour', n_objects=2, start=TEST_SEED) -> dict:
     "On `n` held-out edit pairs: `p2p_scores` per guidance (`p2p`: guidance → taus), DiffEdit's and img2img's scores."
-    pairs = [edit_pair(start + i, kind, size=sd.size, n_objects=n_objects) for i in range(n)]
+    pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
     p2p = p2p or {7.5: (0., 0.4, 1.)}
     args = lambda p: (p['image'], p['caption'], p['target_caption'])
     return {'prompt-to-prompt': {g: p2p_scores(sd, clf, pairs, taus=taus, guidance=g) for g, taus in p2p.items()},

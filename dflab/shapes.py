@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLOURS', 'BACKGROUNDS', 'TEST_SEED', 'Obj', 'Scene', 'sample_scene', 'render_scene', 'make_sample',
-           'edit_pair', 'scene_labels']
+           'edit_pair', 'held_out_pairs', 'scene_labels']
 
 # %% ../nbs/04_shapes.ipynb #7cc081f3
 SHAPES = ('circle', 'square', 'triangle', 'star')
@@ -129,6 +129,11 @@ def edit_pair(seed: int, kind='colour', size=128, n_objects=None) -> dict:
 
 # %% ../nbs/04_shapes.ipynb #ba410f64
 TEST_SEED = 1_000_000
+
+# %% ../nbs/04_shapes.ipynb #f4c0de01
+def held_out_pairs(n=10, kind='colour', size=128, n_objects=None, start=TEST_SEED) -> list:
+    "`n` held-out `edit_pair`s of `kind` at `size` px, seeded `start`, `start + 1`, …; `n_objects` 1, 2 or either."
+    return [edit_pair(start + i, kind, size=size, n_objects=n_objects) for i in range(n)]
 
 # %% ../nbs/04_shapes.ipynb #12c85b4f
 def scene_labels(scene: Scene) -> np.ndarray:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import warnings
 import torch
-from .checks import check_prompts
+from .checks import check_one_prompt, check_prompts
 
 # %% auto #0
 __all__ = ['tokenize', 'word_ids', 'token_table', 'print_tokens', 'input_embeddings', 'word_vectors', 'encode_text',
@@ -30,8 +30,7 @@ def tokenize(sd, prompt) -> torch.Tensor:
 # %% ../nbs/11_text.ipynb #84eaaf13
 def word_ids(sd, prompt) -> list:
     "Token ids of one prompt's words: those between the start and the end token (no padding)."
-    if not isinstance(prompt, str): raise ValueError(f"word_ids takes one prompt (a string), got {prompt!r}")
-    ids = tokenize(sd, prompt)[0].tolist()
+    ids = tokenize(sd, check_one_prompt(prompt))[0].tolist()
     return ids[1:ids.index(sd.tokenizer.eos_token_id)]
 
 # %% ../nbs/11_text.ipynb #91fea821

@@ -4,11 +4,11 @@
 
 # %% ../nbs/06_tiny.ipynb #b921705e
 from __future__ import annotations
-import argparse, functools, json, logging, math, shutil, time
+import argparse, datetime, functools, json, logging, math, os, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import make_generator
+from .core import gaussian_blur, make_generator, n_params, tensor_to_uint8, uint8_to_tensor
 from .checks import check_number
 from .models import WEIGHTS
 from .shapes import make_sample, sample_scene, scene_labels
@@ -18,12 +18,12 @@ log = logging.getLogger('dflab.tiny')
 
 # %% auto #0
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'STAGE_SHARES', 'TRAINING_ARGS', 'new_vae',
-           'new_unet', 'new_text_encoder', 'train_scheduler', 'n_params', 'widen_unet', 'train_stage', 'shapes_data',
-           'to_float', 'caption_ids', 'object_centres', 'crop_origins', 'vae_loss_fn', 'encode_all', 'decode_all',
-           'latent_scale', 'train_vae', 'training_latents', 'random_masks', 'min_snr_weight', 'diffusion_loss_fn',
-           'blur', 'classifier_loss_fn', 'make_labels', 'classifier_data', 'save_classifier', 'save_folder',
-           'check_training_args', 'train_tiny', 'training_summary', 'train_tiny_parser', 'train_tiny_cli',
-           'install_weights']
+           'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage',
+           'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all',
+           'decode_all', 'latent_scale', 'train_vae', 'training_latents', 'random_masks', 'min_snr_weight',
+           'diffusion_batches', 'diffusion_loss_fn', 'classifier_batches', 'classifier_loss', 'make_labels',
+           'classifier_data', 'save_classifier', 'save_folder', 'check_training_args', 'train_tiny', 'training_summary',
+           'train_tiny_parser', 'train_tiny_cli', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -43,10 +43,10 @@ SCHEDULER_CONFIG = dict(_class_name='PNDMScheduler', beta_start=0.00085, beta_en
                         prediction_type='epsilon', timestep_spacing='leading')
 
 # %% ../nbs/06_tiny.ipynb #c112b0ec
-def new_vae():
-    "A freshly initialised VAE of `VAE_CONFIG`."
+def new_vae(**kw):
+    "A freshly initialised VAE of `VAE_CONFIG`, updated by `kw`."
     from diffusers import AutoencoderKL
-    return AutoencoderKL(**VAE_CONFIG)
+    return AutoencoderKL(**{**VAE_CONFIG, **kw})
 
 # %% ../nbs/06_tiny.ipynb #7f7a6f0c
 def new_unet(**kw):
@@ -66,11 +66,6 @@ def train_scheduler():
     from diffusers import DDPMScheduler
     return DDPMScheduler.from_config({k: v for k, v in SCHEDULER_CONFIG.items() if not k.startswith('_')})
 
-# %% ../nbs/06_tiny.ipynb #6d4ba37f
-def n_params(m) -> int:
-    "The number of parameters of module `m`."
-    return sum(p.numel() for p in m.parameters())
-
 # %% ../nbs/06_tiny.ipynb #d75c5e7b
 def widen_unet(unet, extra=5):
     "A copy of `unet` whose `conv_in` takes `extra` more input channels, their weights initialised at zero."
@@ -87,74 +82,116 @@ def _lr_factor(step, frac, warmup=100, final=0.05):
     return min(1., (step + 1) / warmup) * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.))))
 
 # %% ../nbs/06_tiny.ipynb #cb14400c
-def _train_step(opt, params, ema, loss_fn, step, lr, ema_decay) -> float:
-    "One optimiser step on `loss_fn(step)` at learning rate `lr` with clipped gradients, then the EMA update."
+def _state_kwargs() -> dict:
+    "accelerate's state options: join data-parallel processes on the CPU when there is no GPU, and wait long for each other."
+    return dict(cpu=int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.cuda.is_available(),
+                timeout=datetime.timedelta(hours=3))   # the other processes wait while the main one draws and encodes
+
+class StageModel(torch.nn.Module):
+    "The modules a stage trains, with the stage's loss on a batch as `forward` (the one call DDP and autocast wrap)."
+    def __init__(self, modules: dict, loss):
+        super().__init__()
+        self.parts, self.loss = torch.nn.ModuleDict(modules), loss
+
+    def forward(self, batch):
+        "The loss of `self.parts` on `batch`."
+        return self.loss(self.parts, batch)
+
+# %% ../nbs/06_tiny.ipynb #a1c0de01
+def shard(batch: dict, index=0, count=1, device='cpu') -> dict:
+    "Slice `index` of `count` equal slices of a global `batch` (a dict of tensors, batch first), on `device`."
+    n = len(next(iter(batch.values())))
+    if n % count: raise ValueError(f"a batch of {n} does not split into {count} equal slices: make it a multiple of {count}")
+    return {k: v[index * n // count:(index + 1) * n // count].to(device) for k, v in batch.items()}
+
+# %% ../nbs/06_tiny.ipynb #a1c0de03
+def _train_step(accelerator, model, opt, ema, params, batch, lr) -> torch.Tensor:
+    "One optimiser step on `model(batch)` at learning rate `lr`, gradients clipped to norm 1, then the EMA update."
     for g in opt.param_groups: g['lr'] = lr
-    loss = loss_fn(step)
+    loss = model(batch)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    accelerator.backward(loss)
+    accelerator.clip_grad_norm_(params, 1.0)
     opt.step()
-    d = min(ema_decay, (1 + step) / (10 + step))
-    with torch.no_grad(): torch._foreach_lerp_(ema, [p.detach() for p in params], 1 - d)
-    return loss.item()
+    ema.step(params)
+    return loss.detach()
 
 # %% ../nbs/06_tiny.ipynb #9babde72
-def _save_checkpoint(ckpt, modules, opt, ema, step, elapsed):
-    "Write the modules, optimiser, EMA weights, step and elapsed seconds of a stage to `ckpt`."
-    torch.save(dict(modules={k: m.state_dict() for k, m in modules.items()}, opt=opt.state_dict(), ema=ema,
-                    step=step, elapsed=elapsed), ckpt)
+def _checkpoint_dir(folder) -> Path | None:
+    "The latest complete checkpoint of a stage: `folder`, or its replacement if the switch to it was interrupted."
+    found = [f for f in (folder, folder.with_name(folder.name + '.new')) if (f / 'progress.json').exists()]
+    return max(found, key=lambda f: json.loads((f / 'progress.json').read_text())['step'], default=None)
 
-def _load_checkpoint(ckpt, modules, opt, ema) -> tuple:
-    "Load a stage's checkpoint `ckpt` into `modules`, `opt` and `ema`; returns its step and elapsed seconds."
-    state = torch.load(ckpt, weights_only=True)
-    for k, m in modules.items(): m.load_state_dict(state['modules'][k])
-    opt.load_state_dict(state['opt'])
-    for e, v in zip(ema, state['ema']): e.copy_(v)
-    return state['step'], state['elapsed']
+def _save_state(accelerator, folder, progress: dict):
+    "Checkpoint a stage (accelerate's state and `progress`) into `folder`, replacing the last one once complete."
+    new = folder.with_name(folder.name + '.new')
+    if accelerator.is_main_process and new.exists(): shutil.rmtree(new)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(new)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (new / 'progress.json').write_text(json.dumps(progress))   # written last: the mark of a complete checkpoint
+        if folder.exists(): shutil.rmtree(folder)
+        new.rename(folder)
+    accelerator.wait_for_everyone()
+
+def _load_state(accelerator, folder) -> dict:
+    "Load a stage's checkpoint from `folder` into the objects `accelerator` prepared; returns its progress."
+    accelerator.load_state(folder)
+    return json.loads((folder / 'progress.json').read_text())
 
 # %% ../nbs/06_tiny.ipynb #d81ee54b
-def train_stage(name,               # the stage's name: its checkpoint is `out/ckpt/{name}.pt`
+def train_stage(name,               # the stage's name: its checkpoint is the folder `out/ckpt/{name}`
                 out,                # the training folder
                 modules: dict,      # the modules to train, by name
-                loss_fn,            # `loss_fn(step)` → the loss of the batch of `step`
+                batches,            # `batches(step)` → the global batch of `step`, a dict of tensors
+                loss,               # `loss(modules, batch)` → the mean loss over (a slice of) a batch
                 minutes,            # the stage's time budget
                 lr,                 # the peak learning rate
                 max_steps=None,     # a number of steps instead of the time budget
                 ema_decay=0.999):   # decay of the moving average of the weights
-    "Train `modules` on `loss_fn(step)` for `minutes` (or `max_steps`), resumably; leaves the EMA weights in the modules."
-    ckpt, done = Path(out) / 'ckpt' / f'{name}.pt', Path(out) / 'ckpt' / f'{name}.done'
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    "Train `modules` over accelerate's processes for `minutes` (or `max_steps`), resumably; leaves the EMA weights in them."
+    from accelerate import Accelerator
+    from diffusers.training_utils import EMAModel
+    acc, folder = Accelerator(cpu=_state_kwargs()['cpu']), Path(out) / 'ckpt' / name
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    ema = [p.detach().clone() for p in params]
+    model, opt = acc.prepare(StageModel(modules, loss), torch.optim.AdamW(params, lr=lr, weight_decay=0.01))
+    ema = EMAModel(params, decay=ema_decay, foreach=True)
+    acc.register_for_checkpointing(ema)
     step, elapsed = 0, 0.
-    if ckpt.exists():
-        step, elapsed = _load_checkpoint(ckpt, modules, opt, ema)
-        if done.exists():
+    if ckpt := _checkpoint_dir(folder):
+        progress = _load_state(acc, ckpt)
+        step, elapsed = progress['step'], progress['elapsed']
+        if progress.get('done'):
             log.info(f"{name}: already trained ({step} steps)")
             return step
         log.info(f"{name}: resumed at step {step}, {elapsed / 60:.1f} min")
-    for m in modules.values(): m.train()
-    budget, last_save, t_start, losses = minutes * 60, time.time(), time.time(), []
-    bar = tqdm(total=max_steps or round(budget), desc=name, unit='step' if max_steps else 's', leave=False)
+    model.train()
+    budget, saved_at, t_start, losses = minutes * 60, elapsed, time.time(), []
+    bar = tqdm(total=max_steps or round(budget), initial=step if max_steps else round(elapsed), desc=name,
+               unit='step' if max_steps else 's', leave=False, disable=not acc.is_main_process)
     while (step < max_steps) if max_steps else (elapsed < budget):
         t0 = time.time()
         frac = step / max_steps if max_steps else elapsed / budget
-        losses.append(_train_step(opt, params, ema, loss_fn, step, lr * _lr_factor(step, frac), ema_decay))
-        dt = time.time() - t0
+        batch = shard(batches(step), acc.process_index, acc.num_processes, acc.device)
+        loss_value = _train_step(acc, model, opt, ema, params, batch, lr * _lr_factor(step, frac))
+        # every process adds the same mean seconds, so all of them stop and checkpoint at the same step
+        loss_value, dt = acc.reduce(torch.stack([loss_value.float(), loss_value.new_tensor(time.time() - t0)]),
+                                    'mean').tolist()
         step, elapsed = step + 1, elapsed + dt
+        losses.append(loss_value)
         bar.update(1 if max_steps else dt)
         if step % 50 == 0:
             log.info(f"{name} step {step} {elapsed / 60:.1f} min loss {np.mean(losses[-50:]):.4f} "
                      f"lr {opt.param_groups[0]['lr']:.2e} {step / max(elapsed, 1e-9):.2f} step/s")
-        if time.time() - last_save > 120: _save_checkpoint(ckpt, modules, opt, ema, step, elapsed); last_save = time.time()
+        if elapsed - saved_at > 120: _save_state(acc, folder, dict(step=step, elapsed=elapsed)); saved_at = elapsed
     bar.close()
-    for p, e in zip(params, ema): p.data.copy_(e)
-    _save_checkpoint(ckpt, modules, opt, ema, step, elapsed)
-    done.touch()
-    for m in modules.values(): m.eval()
-    log.info(f"{name}: done, {step} steps in {elapsed / 60:.1f} min ({(time.time() - t_start) / 60:.1f} min this run)")
+    ema.copy_to(params)
+    _save_state(acc, folder, dict(step=step, elapsed=elapsed, done=True, processes=acc.num_processes,
+                                  loss=float(np.mean(losses[-50:])) if losses else None))
+    model.eval()
+    log.info(f"{name}: done, {step} steps in {elapsed / 60:.1f} min ({(time.time() - t_start) / 60:.1f} min this run, "
+             f"{acc.num_processes} process{'es' if acc.num_processes > 1 else ''})")
     return step
 
 # %% ../nbs/06_tiny.ipynb #ad9b7abc
@@ -175,11 +212,6 @@ def shapes_data(out, n) -> dict:
     d = dict(images=images, captions=np.array(captions), masks=np.packbits(masks, axis=-1))
     np.savez(path, **d)
     return d
-
-# %% ../nbs/06_tiny.ipynb #7702f703
-def to_float(images_u8) -> torch.Tensor:
-    "uint8 `(B,H,W,3)` array → float `(B,3,H,W)` in [-1, 1]."
-    return torch.from_numpy(images_u8).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 # %% ../nbs/06_tiny.ipynb #473ccf54
 def caption_ids(tokenizer, captions) -> torch.Tensor:
@@ -209,22 +241,24 @@ def crop_origins(g, centres, batch, size=128, crop=64, p_object=0.75):
     return xy.round().clamp(0, size - crop).long()
 
 # %% ../nbs/06_tiny.ipynb #12c02b7c
-def vae_loss_fn(vae, images, centres, batch=16, crop=64, decoder_only=False):
-    "Loss of `vae` on a batch of 64 px crops of `images` (uint8), mostly centred on objects, chosen by the step number."
-    def loss(step):
+def vae_batches(images, centres, batch=16, crop=64):
+    "`batches(step)`: 64 px crops of `images` (uint8), mostly centred on objects, and the noise that samples their latents."
+    def batches(step):
         g = make_generator(step)
         idx = torch.randint(len(images), (batch,), generator=g).numpy()
         xy = crop_origins(g, centres[idx], batch, images.shape[1], crop)
-        img = to_float(np.stack([images[i, y:y + crop, x:x + crop] for i, (x, y) in zip(idx, xy.tolist())]))
-        if decoder_only:
-            with torch.no_grad(): z = vae.encode(img).latent_dist.mode()
-            kl = 0.
-        else:
-            post = vae.encode(img).latent_dist
-            z, kl = post.sample(generator=g), post.kl().mean()
-        rec = vae.decode(z).sample
-        return F.l1_loss(rec, img) + F.mse_loss(rec, img) + 1e-6 * kl
-    return loss
+        img = uint8_to_tensor(np.stack([images[i, y:y + crop, x:x + crop] for i, (x, y) in zip(idx, xy.tolist())]))
+        return dict(image=img, noise=torch.randn(batch, 4, crop // 8, crop // 8, generator=g))
+    return batches
+
+def vae_loss(parts, batch, decoder_only=False):
+    "L1 + MSE of the VAE's reconstruction of `batch` plus a tiny KL term; `decoder_only` trains the decoder alone."
+    vae, img = parts['vae'], batch['image']
+    post = vae.encode(img).latent_dist
+    if decoder_only: z, kl = post.mode().detach(), 0.
+    else: z, kl = post.mean + post.std * batch['noise'], post.kl().mean()
+    rec = vae.decode(z).sample
+    return F.l1_loss(rec, img) + F.mse_loss(rec, img) + 1e-6 * kl
 
 # %% ../nbs/06_tiny.ipynb #b5f1ab0b
 @torch.no_grad()
@@ -232,7 +266,7 @@ def encode_all(vae, images, size=128, batch=128):
     "Posterior means and standard deviations of `images` resized to `size`, as fp16 tensors."
     means, stds = [], []
     for i in tqdm(range(0, len(images), batch), desc=f'encoding {size}px', leave=False):
-        x = to_float(images[i:i + batch])
+        x = uint8_to_tensor(images[i:i + batch])
         if size != x.shape[-1]: x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         post = vae.encode(x).latent_dist
         means.append(post.mean.half()); stds.append(post.std.half())
@@ -246,7 +280,7 @@ def decode_all(vae, means, size=64, batch=128) -> np.ndarray:
     for i in tqdm(range(0, len(means), batch), desc='decoding', leave=False):
         x = vae.decode(means[i:i + batch].float()).sample.clamp(-1, 1)
         x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
-        out.append(((x + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy())
+        out.append(tensor_to_uint8(x))
     return np.concatenate(out)
 
 # %% ../nbs/06_tiny.ipynb #6ae46d37
@@ -258,10 +292,10 @@ def latent_scale(means) -> float:
 def train_vae(out, images, budget: dict, max_steps=None):
     "Stage 1: the VAE on object-centred crops, then its decoder alone (`budget` in minutes per stage); returns it frozen."
     vae = new_vae()
-    centres = object_centres(len(images))
-    train_stage('vae', out, dict(vae=vae), vae_loss_fn(vae, images, centres), budget['vae'], 1e-3, max_steps)
+    batches = vae_batches(images, object_centres(len(images)))
+    train_stage('vae', out, dict(vae=vae), batches, vae_loss, budget['vae'], 1e-3, max_steps)
     vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
-    train_stage('vae_decoder', out, dict(vae=vae), vae_loss_fn(vae, images, centres, decoder_only=True),
+    train_stage('vae_decoder', out, dict(vae=vae), batches, functools.partial(vae_loss, decoder_only=True),
                 budget['vae_decoder'], 3e-4, max_steps)
     return vae.requires_grad_(False)
 
@@ -299,64 +333,68 @@ def min_snr_weight(sched, gamma=5.) -> torch.Tensor:
     return snr.clamp(max=gamma) / snr
 
 # %% ../nbs/06_tiny.ipynb #bc8e49b4
-def diffusion_loss_fn(unet,            # the UNet to train (4 input channels, or 9 with `inpaint`)
-                      text_encoder,    # the text encoder, trained with it or frozen
-                      lat_mean,        # posterior means of the training latents (unscaled)
+def diffusion_batches(lat_mean,        # posterior means of the training latents (unscaled)
                       lat_std,         # their standard deviations
                       tokens,          # the captions' token ids `(N,77)`
                       scale,           # the VAE's latent scaling factor
                       batch=64,        # samples per step
                       p_uncond=0.1,    # how often a caption is replaced by the empty prompt
-                      snr_gamma=5.,    # the Min-SNR weighting's cap
-                      inpaint=None):   # `(vae, images, obj_masks)` for the 9-channel inpainting inputs
-    "Min-SNR-weighted epsilon-prediction loss; `inpaint=(vae, images, obj_masks)` adds the 9-channel inpainting inputs."
-    sched = train_scheduler()
-    weight = min_snr_weight(sched, snr_gamma)
+                      inpaint=None):   # `(images, obj_masks)`: add each sample's image and a random repaint mask
+    "`batches(step)`: latents drawn from their posteriors, caption ids, noise and timesteps (and inpainting inputs)."
+    n_timesteps = SCHEDULER_CONFIG['num_train_timesteps']
     empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
-    def loss(step):
+    def batches(step):
         g = make_generator(10**6 + step)
         idx = torch.randint(len(lat_mean), (batch,), generator=g)
         lat = (lat_mean[idx].float() + lat_std[idx].float() * torch.randn(lat_mean[idx].shape, generator=g)) * scale
         ids = tokens[idx].clone()
         ids[torch.rand(batch, generator=g) < p_uncond] = empty
-        noise = torch.randn(lat.shape, generator=g)
-        t = torch.randint(0, sched.config.num_train_timesteps, (batch,), generator=g)
-        x = sched.add_noise(lat, noise, t)
+        b = dict(latents=lat, ids=ids, noise=torch.randn(lat.shape, generator=g),
+                 t=torch.randint(0, n_timesteps, (batch,), generator=g))
         if inpaint is not None:
-            vae, images, obj_masks = inpaint
+            images, obj_masks = inpaint
             which = torch.randint(2, (batch,), generator=g).numpy()
             om = np.unpackbits(obj_masks[idx.numpy(), which], axis=-1).astype(bool)
-            m = random_masks(g, batch, om, images.shape[1])
-            img = to_float(images[idx.numpy()])
-            with torch.no_grad(): masked = vae.encode(img * (m < 0.5)).latent_dist.mode() * scale
+            b.update(mask=random_masks(g, batch, om, images.shape[1]), image=uint8_to_tensor(images[idx.numpy()]))
+        return b
+    return batches
+
+def diffusion_loss_fn(snr_gamma=5.,    # the Min-SNR weighting's cap
+                      vae=None,        # the frozen VAE that encodes the masked images, for inpainting batches
+                      scale=None):     # its latent scaling factor
+    "`loss(parts, batch)`: Min-SNR-weighted epsilon-prediction error of `parts['unet']` with `parts['text_encoder']`."
+    sched = train_scheduler()
+    weight = min_snr_weight(sched, snr_gamma)
+    def loss(parts, b):
+        t = b['t']
+        x = sched.add_noise(b['latents'], b['noise'], t)
+        if 'mask' in b:
+            m = b['mask']
+            with torch.no_grad(): masked = vae.to(x.device).encode(b['image'] * (m < 0.5)).latent_dist.mode() * scale
             x = torch.cat([x, F.interpolate(m, size=x.shape[-2:]), masked], 1)
-        emb = text_encoder(ids)[0]
-        return (weight[t] * (unet(x, t, emb).sample - noise).pow(2).mean((1, 2, 3))).mean()
+        emb = parts['text_encoder'](b['ids'])[0]
+        return (weight.to(x.device)[t] * (parts['unet'](x, t, emb).sample - b['noise']).pow(2).mean((1, 2, 3))).mean()
     return loss
 
-# %% ../nbs/06_tiny.ipynb #d7027b82
-def blur(x, sigma):
-    "Gaussian blur of images `x` `(B,C,H,W)` with standard deviation `sigma` pixels (a 5×5 kernel)."
-    k = torch.exp(-torch.arange(-2, 3.) ** 2 / (2 * max(sigma, 1e-3) ** 2))
-    k = (k / k.sum()).to(x)
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode='replicate'), k.view(1, 1, 1, 5).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode='replicate'), k.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
-
 # %% ../nbs/06_tiny.ipynb #20f2738e
-def classifier_loss_fn(clf, make_data, batch=128):
-    "Cross-entropy over all heads (none for a missing second object) on blurred, faded, noisy `make_data()` images."
+def classifier_batches(make_data, batch=128):
+    "`batches(step)`: blurred, faded, noisy images of `make_data()` (built at the first step) with their labels."
     make_data = functools.cache(make_data)   # built at the first step, so never when the stage is already done
-    def loss(step):
+    def batches(step):
         images, labels = make_data()
         g = make_generator(2 * 10**6 + step)
         idx = torch.randint(len(images), (batch,), generator=g)
-        x = blur(to_float(images[idx.numpy()]), 1.2 * torch.rand(1, generator=g).item())
+        x = gaussian_blur(uint8_to_tensor(images[idx.numpy()]), 1.2 * torch.rand(1, generator=g).item())
         fade = 0.25 * torch.rand(batch, 1, 1, 1, generator=g)
         x = (1 - fade) * x + fade * x.mean((2, 3), keepdim=True)
         x = x + 0.05 * torch.rand(batch, 1, 1, 1, generator=g) * torch.randn(x.shape, generator=g)
-        return sum(F.cross_entropy(o, labels[idx, i], ignore_index=-1) for i, o in enumerate(clf(x)))
-    return loss
+        return dict(image=x, labels=labels[idx])
+    return batches
+
+def classifier_loss(parts, b):
+    "Cross-entropy summed over all heads (none for a missing second object) and averaged over the images."
+    return sum(F.cross_entropy(o, b['labels'][:, i], ignore_index=-1, reduction='sum')
+               for i, o in enumerate(parts['clf'](b['image']))) / len(b['image'])
 
 # %% ../nbs/06_tiny.ipynb #7ee8a2d3
 def make_labels(data):
@@ -368,8 +406,7 @@ def classifier_data(vae, data, latent_means) -> tuple:
     "The classifier's training set: every image at 64 px and the VAE reconstructions of a third, with their labels."
     images = data['images']
     labels = np.stack([np.array(l) for l in make_labels(data)])
-    small = F.interpolate(to_float(images), size=(64, 64), mode='bilinear', antialias=True)
-    small = ((small + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    small = tensor_to_uint8(F.interpolate(uint8_to_tensor(images), size=(64, 64), mode='bilinear', antialias=True))
     decoded = decode_all(vae, latent_means[:len(images) // 3])
     return np.concatenate([small, decoded]), torch.from_numpy(np.concatenate([labels, labels[:len(decoded)]]))
 
@@ -418,49 +455,54 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
                minutes=120.,     # training time budget over all stages, shared by `STAGE_SHARES`
                n_train=24_000,   # number of training images (seeds 0…n_train-1)
                max_steps=None,   # steps per stage instead of the time budget (smoke runs)
-               threads=None):    # torch CPU threads (torch's default if None)
-    "Train every stage of dflab-tiny into `out` within `minutes` of training time (resumable)."
+               threads=None):    # torch CPU threads per process (torch's default if None)
+    "Train every stage of dflab-tiny into `out` within `minutes` of training time (resumable, data-parallel under `accelerate launch`)."
+    from accelerate import PartialState
     from transformers import CLIPTokenizer
     check_training_args(minutes=minutes, n_train=n_train, max_steps=max_steps, threads=threads)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    state = PartialState(**_state_kwargs())
+    out = Path(out)
+    if state.is_main_process: out.mkdir(parents=True, exist_ok=True)
     if threads: torch.set_num_threads(threads)
     budget = {k: v * minutes for k, v in STAGE_SHARES.items()}
     t0, tok_dir = time.time(), WEIGHTS / 'tiny' / 'tokenizer'
-    data = shapes_data(out, n_train)
+    with state.main_process_first(): data = shapes_data(out, n_train)   # the main process draws, the others read
     log.info(f"data: {n_train} images ({(time.time() - t0) / 60:.1f} min so far)")
     torch.manual_seed(0)          # the initial weights of every model, in the order they are made
     vae = train_vae(out, data['images'], budget, max_steps)
-    lat = training_latents(out, vae, data['images'])
+    with state.main_process_first(): lat = training_latents(out, vae, data['images'])
     scale = vae.config.scaling_factor
     log.info(f"latent scaling factor {scale} ({(time.time() - t0) / 60:.1f} min so far)")
     tokens = caption_ids(CLIPTokenizer.from_pretrained(tok_dir), data['captions'])
     unet, te = new_unet(), new_text_encoder()
     for px, lr in ((64, 1e-3), (128, 5e-4)):
-        train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te), diffusion_loss_fn(
-            unet, te, lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), budget[f'unet{px}'], lr, max_steps)
-    save_folder(out / 'tiny', vae, te, unet, tok_dir)
+        train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te),
+                    diffusion_batches(lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), diffusion_loss_fn(),
+                    budget[f'unet{px}'], lr, max_steps)
+    if state.is_main_process: save_folder(out / 'tiny', vae, te, unet, tok_dir)
     te.requires_grad_(False)
     wide = widen_unet(unet)
-    train_stage('inpaint', out, dict(unet=wide), diffusion_loss_fn(
-        wide, te, lat['mean128'], lat['std128'], tokens, scale, batch=32,
-        inpaint=(vae, data['images'], data['masks'])), budget['inpaint'], 3e-4, max_steps)
-    save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
+    train_stage('inpaint', out, dict(unet=wide, text_encoder=te),
+                diffusion_batches(lat['mean128'], lat['std128'], tokens, scale, batch=32,
+                                  inpaint=(data['images'], data['masks'])),
+                diffusion_loss_fn(vae=vae, scale=scale), budget['inpaint'], 3e-4, max_steps)
+    if state.is_main_process: save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
     clf = ShapesClassifier()
-    train_stage('classifier', out, dict(clf=clf), classifier_loss_fn(
-        clf, lambda: classifier_data(vae, data, lat['mean128'])), budget['classifier'], 2e-3, max_steps, ema_decay=0.99)
-    save_classifier(clf, out / 'shapes-classifier.safetensors')
+    train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: classifier_data(vae, data, lat['mean128'])),
+                classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99)
+    if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
+    state.wait_for_everyone()
     log.info(f"all stages done in {(time.time() - t0) / 60:.1f} min")
     return out
 
 # %% ../nbs/06_tiny.ipynb #50a266b1
 def training_summary(out) -> dict:
-    "Steps and minutes of every finished training stage in `out`."
+    "Steps, minutes, processes and final loss of every finished training stage in `out`."
     res = {}
     for stage in STAGE_SHARES:
-        ckpt = Path(out) / 'ckpt' / f'{stage}.pt'
-        if ckpt.exists():
-            st = torch.load(ckpt, weights_only=True, map_location='cpu')
-            res[stage] = dict(steps=int(st['step']), minutes=round(st['elapsed'] / 60, 1))
+        path = Path(out) / 'ckpt' / stage / 'progress.json'
+        if path.exists() and (p := json.loads(path.read_text())).get('done'):
+            res[stage] = dict(steps=p['step'], minutes=round(p['elapsed'] / 60, 1), processes=p['processes'], loss=p['loss'])
     return res
 
 # %% ../nbs/06_tiny.ipynb #b551fc80
@@ -496,12 +538,14 @@ def train_tiny_parser() -> argparse.ArgumentParser:
 # %% ../nbs/06_tiny.ipynb #cca05fca
 def train_tiny_cli(argv=None):
     "Command line: train dflab-tiny (`dflab-train-tiny --help`); `argv` are its arguments (default: the command line's)."
+    from accelerate import PartialState
     a = train_tiny_parser().parse_args(argv)
-    a.out.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(message)s', force=True,
-                        handlers=[logging.FileHandler(a.out / 'train.log'), logging.StreamHandler()])
+    main = PartialState(**_state_kwargs()).is_main_process
+    if main: a.out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO if main else logging.WARNING, format='%(asctime)s %(message)s', force=True,
+                        handlers=[logging.FileHandler(a.out / 'train.log'), logging.StreamHandler()] if main else None)
     train_tiny(a.out, a.minutes, a.n_train, a.max_steps, a.threads)
-    if a.install: install_weights(a.out)
+    if a.install and main: install_weights(a.out)
 
 # %% ../nbs/06_tiny.ipynb #dffc78c8
 def install_weights(out, dest=WEIGHTS):

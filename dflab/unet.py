@@ -6,6 +6,8 @@
 from __future__ import annotations
 import torch
 from torch import nn
+from .core import n_params
+
 
 # %% auto #0
 __all__ = ['PREDICTION_TYPES', 'unet_output', 'model_output_to_x0_eps', 'predict_x0', 'params_by_block', 'cross_attention']
@@ -49,7 +51,7 @@ def params_by_block(model: nn.Module) -> dict:
     for name, child in model.named_children():
         parts = child.named_children() if isinstance(child, nn.ModuleList) else [(None, child)]
         for i, m in parts:
-            n = sum(p.numel() for p in m.parameters())
+            n = n_params(m)
             if n: counts[name if i is None else f'{name}.{i}'] = n
     return counts
 
