@@ -69,6 +69,7 @@ class CrossAttentionProcessor:
     def __init__(self, name, hook): self.name, self.hook = name, hook
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+        "The attention layer's output, its probabilities passed through the hook on the way."
         if hidden_states.ndim != 3 or attn.spatial_norm is not None or attn.group_norm is not None:
             raise NotImplementedError("CrossAttentionProcessor handles the transformer blocks' attention layers only")
         context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
@@ -101,6 +102,7 @@ class AttentionRecorder:
         self.step, self.pending, self.sums, self.bins, self.latent_size = 0, {}, {}, {}, None
 
     def __call__(self, name, probs):
+        "Note layer `name`'s head-averaged probabilities if this step is recorded; `probs` unchanged."
         if self.steps is None or self.step in self.steps: self.pending[name] = probs.mean(1)
         return probs
 

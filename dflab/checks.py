@@ -13,11 +13,12 @@ from .core import tensor_to_pil
 # %% auto #0
 __all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'check_number', 'check_steps',
            'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts', 'check_one_prompt',
-           'to_rgb', 'as_images', 'check_size', 'round_to_8', 'load_image', 'mask_array', 'as_mask', 'latent_mask',
-           'image_and_mask']
+           'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'mask_array', 'as_mask',
+           'latent_mask', 'image_and_mask']
 
 # %% ../nbs/01_checks.ipynb #10aceb48
 def _interval(low, high, low_open, high_open) -> str:
+    "The interval `[low, high]` in writing, with a round bracket on an open end."
     return f"{'(' if low_open else '['}{'-inf' if low is None else low}, {'inf' if high is None else high}{')' if high_open else ']'}"
 
 def check_number(value, name, low=None, high=None, *, integer=False, low_open=False, high_open=False):
@@ -196,7 +197,7 @@ def _target_size(size, h, w) -> tuple:
         raise ValueError(f"size must be an int (the longest side) or (height, width), got {size!r}")
     return tuple(check_number(s, 'height and width', 8, MAX_SIDE, integer=True) for s in size)
 
-def round_to_8(h, w, factor=8) -> tuple:
+def round_to_multiple(h, w, factor=8) -> tuple:
     "`(h, w)` rounded down to multiples of `factor`, with a warning if that changed anything."
     nh, nw = h - h % factor, w - w % factor
     if nh < factor or nw < factor:
@@ -212,7 +213,7 @@ def load_image(src, size=None) -> Image.Image:
     images = as_images(src)
     if len(images) != 1: raise ValueError(f"expected one image, got {len(images)}")
     image = images[0]
-    h, w = round_to_8(*_target_size(size, image.height, image.width))
+    h, w = round_to_multiple(*_target_size(size, image.height, image.width))
     return image if (w, h) == image.size else image.resize((w, h), Image.Resampling.LANCZOS)
 
 # %% ../nbs/01_checks.ipynb #9ad57da7

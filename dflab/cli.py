@@ -18,7 +18,7 @@ from .diffedit import diffedit_mask, diffedit, overlay
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'COMMANDS', 'INPUTS', 'TECHNIQUE_OPTIONS', 'RUN_OPTIONS', 'checked', 'readable', 'file_name',
-           'output_paths', 'dflab_parser', 'run', 'planned_names', 'models_table', 'main']
+           'output_paths', 'dflab_parser', 'run_command', 'planned_names', 'models_table', 'main']
 
 # %% ../nbs/91_cli.ipynb #bd257b10
 def _number(text):
@@ -140,7 +140,7 @@ def dflab_parser() -> argparse.ArgumentParser:
     return p
 
 # %% ../nbs/91_cli.ipynb #9dc18b6d
-def run(sd, a) -> list:
+def run_command(sd, a) -> list:
     "The images that subcommand `a.command` (parsed by `dflab_parser`) makes with `sd`, by calling its technique."
     technique = COMMANDS[a.command][0]
     params = inspect.signature(technique).parameters
@@ -197,7 +197,7 @@ def main(argv=None):
                 print(models_table(a.presets))
                 return
             paths = output_paths(a.out, planned_names(a), a.force)
-            images = run(load_sd(a.model), a)
+            images = run_command(load_sd(a.model), a)
             for path, image in zip(paths, images):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 image.save(path)

@@ -176,6 +176,7 @@ def _explorer_class():
     class Explorer(W.VBox):
         "Controls above a figure; its display data also holds the first figure as a static PNG."
         def _repr_mimebundle_(self, **kwargs):
+            "The widget's display data, with the first figure as a static PNG beside it."
             data = super()._repr_mimebundle_(**kwargs)
             if self.first_png: data['image/png'] = base64.b64encode(self.first_png).decode()
             return data
@@ -199,6 +200,7 @@ def explorer(controls: dict, render, rows=None, header=None):
                             [W.HBox([_widen(controls[k]) for k in r]) for r in rows] + [out])
     box.controls, box.fig, box.renders, box.first_png = controls, None, 0, None
     def update(change=None):
+        "Redraw the figure from the controls' values."
         box.fig = render(**{k: w.value for k, w in controls.items()})
         box.renders += 1
         if box.first_png is None: box.first_png = figure_png(box.fig)

@@ -104,6 +104,7 @@ def shipped_metrics(name='tiny') -> dict:
     return json.loads((WEIGHTS / name / 'metrics.json').read_text())
 
 def _parts(sd) -> dict:
+    "Each part's class and number of parameters, for the model card."
     return dict(vae=('AutoencoderKL', n_params(sd.vae)), text_encoder=('CLIPTextModel', n_params(sd.text_encoder)),
                 unet=(f'UNet2DConditionModel ({sd.unet.config.in_channels} input channels)', n_params(sd.unet)))
 

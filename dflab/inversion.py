@@ -48,6 +48,7 @@ class Inversion:
     steps: int
 
     def _check(self, start_step) -> int:
+        "`start_step` if the inversion climbed far enough to start there."
         start_step = check_number(start_step, 'start_step', 0, self.steps - 1, integer=True)
         if self.steps - start_step >= len(self.latents):
             raise ValueError(f"the image was inverted only far enough for start_step >= "

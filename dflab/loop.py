@@ -139,6 +139,7 @@ class Recorder:
     "Callback for `denoise` keeping the latents and x0 predictions of every `every`-th step; `final` holds the last step's."
     def __init__(self, every=1): self.every, self.steps, self.latents, self.x0, self.final = every, [], [], [], None
     def __call__(self, i, t, latents, x0):
+        "Keep step `i`'s latents and x0 prediction (on the CPU)."
         self.final = (i, latents.cpu(), x0.cpu())
         if i % self.every == 0:
             self.steps.append(i); self.latents.append(latents.cpu()); self.x0.append(x0.cpu())
@@ -162,12 +163,13 @@ def text2img(sd, prompt, *, negative_prompt='', steps=25, guidance=7.5, seed=0, 
                  eta=eta, callback=callback)
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
     g, sched = make_generator(seed), make_scheduler(sd, scheduler)
+    sched.set_timesteps(steps, device=sd.device)             # a sampler's starting noise level depends on them
     noise = _start_latents(sd, sched, len(cond), size, g)             # all drawn first: batching changes nothing
-    out = []
-    for i in tqdm(range(0, len(cond), MAX_BATCH), desc='batches', disable=len(cond) <= MAX_BATCH):
+    out, batched = [], len(cond) > MAX_BATCH               # a bar over the batches then, not over each one's steps
+    for i in tqdm(range(0, len(cond), MAX_BATCH), desc='batches', disable=not (progress and batched)):
         part = slice(i, i + MAX_BATCH)
         latents = denoise(sd, cond[part], uncond[part], latents=noise[part], steps=steps, guidance=guidance,
-                          scheduler=sched, generator=g, eta=eta, callback=callback, progress=progress)
+                          scheduler=sched, generator=g, eta=eta, callback=callback, progress=progress and not batched)
         out.append(to_output(sd, latents, output_type))
     return torch.cat(out) if output_type == 'latent' else np.concatenate(out) if output_type == 'np' else sum(out, [])
 

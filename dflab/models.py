@@ -55,6 +55,7 @@ def inpainting_model(name=None) -> str:
 PARTS = ('vae', 'text_encoder', 'tokenizer', 'unet', 'scheduler')
 
 def _hub_offline() -> bool:
+    "Whether `HF_HUB_OFFLINE` is set."
     import huggingface_hub
     return bool(huggingface_hub.constants.HF_HUB_OFFLINE)
 
@@ -83,6 +84,7 @@ def _check_folder(path: Path, name) -> str:
 
 # %% ../nbs/02_models.ipynb #83cd9eda
 def _looks_like_path(name: str) -> bool:
+    "Whether model `name` is meant as a folder: it starts like a path, or exists on disk."
     return name.startswith(('/', '.', '~')) or '\\' in name or Path(name).expanduser().exists()
 
 def _cached_folder(repo_id) -> str | None:
@@ -128,19 +130,33 @@ class SD:
     path: str = ''
 
     @property
-    def vae_scale(self) -> float: return self.vae.config.scaling_factor
+    def vae_scale(self) -> float:
+        "What latents are multiplied by to have unit variance (the VAE's `scaling_factor`)."
+        return self.vae.config.scaling_factor
     @property
-    def vae_factor(self) -> int: return 2 ** (len(self.vae.config.block_out_channels) - 1)
+    def vae_factor(self) -> int:
+        "How many times smaller than the image the latents are on each side."
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
     @property
-    def latent_channels(self) -> int: return self.vae.config.latent_channels
+    def latent_channels(self) -> int:
+        "The latents' channels."
+        return self.vae.config.latent_channels
     @property
-    def is_inpainting(self) -> bool: return self.unet.config.in_channels == 9
+    def is_inpainting(self) -> bool:
+        "Whether the UNet is a 9-channel inpainting UNet."
+        return self.unet.config.in_channels == 9
     @property
-    def size(self) -> int: return self.unet.config.sample_size * self.vae_factor
+    def size(self) -> int:
+        "The side in pixels the model was trained at."
+        return self.unet.config.sample_size * self.vae_factor
     @property
-    def prediction_type(self) -> str: return self.scheduler.config.get('prediction_type', 'epsilon')
+    def prediction_type(self) -> str:
+        "What the UNet predicts: 'epsilon' (the noise) or 'v_prediction'."
+        return self.scheduler.config.get('prediction_type', 'epsilon')
     @property
-    def is_tiny(self) -> bool: return Path(self.path).parent == WEIGHTS
+    def is_tiny(self) -> bool:
+        "Whether this is one of the models that ship inside dflab."
+        return Path(self.path).parent == WEIGHTS
 
     def components(self) -> dict:
         "The parts as keyword arguments for a diffusers pipeline (no safety checker)."
@@ -149,6 +165,7 @@ class SD:
                     requires_safety_checker=False)
 
     def __repr__(self):
+        "One line: name, device, dtype, size, the parts' sizes, scheduler and prediction type."
         n = lambda m: f"{n_params(m) / 1e6:.1f}M"
         return (f"SD({self.name!r}, {self.device}, {self.dtype}, size {self.size}, vae {n(self.vae)}, "
                 f"text encoder {n(self.text_encoder)}, unet {n(self.unet)} ({self.unet.config.in_channels} in), "
@@ -173,7 +190,9 @@ def scheduler_from_config(config: dict, class_name=None, **overrides):
 class _DropMessages(logging.Filter):
     "A logging filter dropping records whose message contains one of `parts`."
     def __init__(self, *parts): super().__init__(); self.parts = parts
-    def filter(self, record): return not any(p in record.getMessage() for p in self.parts)
+    def filter(self, record):
+        "Keep `record` unless its message contains one of the parts."
+        return not any(p in record.getMessage() for p in self.parts)
 
 logging.getLogger('transformers.utils.import_utils').addFilter(
     _DropMessages('requires torchvision (not installed); falling back to'))
@@ -190,6 +209,7 @@ def no_progress_bars():
 
 # %% ../nbs/02_models.ipynb #5da6d7d3
 def _small_gpu(device) -> bool:
+    "Whether `device` is a CUDA GPU with less than 10 GiB."
     return device.type == 'cuda' and torch.cuda.get_device_properties(device).total_memory < 10 * 2 ** 30
 
 def _offload(parts, device):

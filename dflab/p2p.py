@@ -26,6 +26,7 @@ class WordSwap:
     def __init__(self, inject): self.inject, self.step = inject, 0
 
     def __call__(self, name, probs):
+        "`probs` with the last image's attention replaced by the one before it's, while injecting."
         return torch.cat([probs[:-1], probs[-2:-1]]) if self.step < self.inject else probs
 
     def callback(self, i, t, latents, x0):

@@ -93,11 +93,15 @@ class HandDDIM:
         self.final_alpha_cumprod = torch.tensor(1.) if cfg.get('set_alpha_to_one') else self.alphas_cumprod[0]
 
     def set_timesteps(self, steps, device=None):
+        "Choose `steps` of the training timesteps, spaced as SD's 'leading' spacing spaces them."
         self.timesteps, self.gap = leading_timesteps(steps, self.n_train, self.offset).to(device), self.n_train // steps
 
-    def scale_model_input(self, x, t): return x
+    def scale_model_input(self, x, t):
+        "`x` unchanged: DDIM feeds the UNet the latents as they are."
+        return x
 
     def step(self, output, t, x, eta=0., generator=None):
+        "One DDIM step from timestep `t` to the one before it, as diffusers' schedulers return it."
         noise = randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if eta > 0 else None
         x_prev = ddim_step(self, output, int(t), int(t) - self.gap, x, eta, noise, self.config.prediction_type)
         return SimpleNamespace(prev_sample=x_prev)

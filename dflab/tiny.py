@@ -8,22 +8,23 @@ import argparse, datetime, functools, json, logging, math, os, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import gaussian_blur, make_generator, n_params, tensor_to_uint8, uint8_to_tensor
+from .core import (gaussian_blur, make_generator, n_params, pil_to_tensor, tensor_to_pil, tensor_to_uint8,
+                        uint8_to_tensor)
 from .checks import check_number
-from .models import WEIGHTS
-from .shapes import make_sample, sample_scene, scene_labels
-from .metrics import ShapesClassifier
+from .models import WEIGHTS, no_progress_bars
+from .shapes import TEST_SEED, make_sample, sample_scene, scene_labels
+from .metrics import ShapesClassifier, psnr
 
 log = logging.getLogger('dflab.tiny')
 
 # %% auto #0
-__all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'STAGE_SHARES', 'TRAINING_ARGS', 'new_vae',
+__all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'new_vae',
            'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage',
            'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all',
-           'decode_all', 'latent_scale', 'train_vae', 'training_latents', 'random_masks', 'min_snr_weight',
-           'diffusion_batches', 'diffusion_loss_fn', 'classifier_batches', 'classifier_loss', 'make_labels',
-           'classifier_data', 'save_classifier', 'save_folder', 'check_training_args', 'train_tiny', 'training_summary',
-           'train_tiny_parser', 'train_tiny_cli', 'install_weights']
+           'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents',
+           'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'classifier_batches',
+           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'save_folder', 'check_training_args',
+           'train_tiny', 'training_summary', 'train_tiny_parser', 'train_tiny_cli', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -55,10 +56,10 @@ def new_unet(**kw):
     return UNet2DConditionModel(**{**UNET_CONFIG, **kw})
 
 # %% ../nbs/06_tiny.ipynb #291be22c
-def new_text_encoder():
-    "A freshly initialised CLIP text model of `TEXT_CONFIG`."
+def new_text_encoder(**kw):
+    "A freshly initialised CLIP text model of `TEXT_CONFIG`, updated by `kw`."
     from transformers import CLIPTextConfig, CLIPTextModel
-    return CLIPTextModel(CLIPTextConfig(**TEXT_CONFIG))
+    return CLIPTextModel(CLIPTextConfig(**{**TEXT_CONFIG, **kw}))
 
 # %% ../nbs/06_tiny.ipynb #14a17bc2
 def train_scheduler():
@@ -169,7 +170,7 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
     model.train()
     budget, saved_at, t_start, losses = minutes * 60, elapsed, time.time(), []
     bar = tqdm(total=max_steps or round(budget), initial=step if max_steps else round(elapsed), desc=name,
-               unit='step' if max_steps else 's', leave=False, disable=not acc.is_main_process)
+               unit='step' if max_steps else 's', leave=False, disable=None if acc.is_main_process else True)
     while (step < max_steps) if max_steps else (elapsed < budget):
         t0 = time.time()
         frac = step / max_steps if max_steps else elapsed / budget
@@ -204,7 +205,7 @@ def shapes_data(out, n) -> dict:
     images = np.zeros((n, 128, 128, 3), np.uint8)
     masks = np.zeros((n, 2, 128, 128), bool)
     captions = []
-    for i in tqdm(range(n), desc='drawing', leave=False):
+    for i in tqdm(range(n), desc='drawing', leave=False, disable=None):
         s = make_sample(i)
         images[i] = np.asarray(s['image'])
         for j, m in enumerate(s['masks']): masks[i, j] = m
@@ -265,7 +266,7 @@ def vae_loss(parts, batch, decoder_only=False):
 def encode_all(vae, images, size=128, batch=128):
     "Posterior means and standard deviations of `images` resized to `size`, as fp16 tensors."
     means, stds = [], []
-    for i in tqdm(range(0, len(images), batch), desc=f'encoding {size}px', leave=False):
+    for i in tqdm(range(0, len(images), batch), desc=f'encoding {size}px', leave=False, disable=None):
         x = uint8_to_tensor(images[i:i + batch])
         if size != x.shape[-1]: x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         post = vae.encode(x).latent_dist
@@ -277,7 +278,7 @@ def encode_all(vae, images, size=128, batch=128):
 def decode_all(vae, means, size=64, batch=128) -> np.ndarray:
     "VAE reconstructions of unscaled latent `means`, resized to `size`, as uint8 `(B,size,size,3)` images."
     out = []
-    for i in tqdm(range(0, len(means), batch), desc='decoding', leave=False):
+    for i in tqdm(range(0, len(means), batch), desc='decoding', leave=False, disable=None):
         x = vae.decode(means[i:i + batch].float()).sample.clamp(-1, 1)
         x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         out.append(tensor_to_uint8(x))
@@ -289,15 +290,29 @@ def latent_scale(means) -> float:
     return round(1 / means.float().std().item(), 5)
 
 # %% ../nbs/06_tiny.ipynb #93539cb4
-def train_vae(out, images, budget: dict, max_steps=None):
-    "Stage 1: the VAE on object-centred crops, then its decoder alone (`budget` in minutes per stage); returns it frozen."
-    vae = new_vae()
+def train_vae(out, images, budget: dict, max_steps=None, **config):
+    "Stage 1: a VAE of `VAE_CONFIG` updated by `config`, then its decoder alone (`budget`: minutes per stage); returns it frozen."
+    vae = new_vae(**config)
     batches = vae_batches(images, object_centres(len(images)))
     train_stage('vae', out, dict(vae=vae), batches, vae_loss, budget['vae'], 1e-3, max_steps)
     vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
     train_stage('vae_decoder', out, dict(vae=vae), batches, functools.partial(vae_loss, decoder_only=True),
                 budget['vae_decoder'], 3e-4, max_steps)
     return vae.requires_grad_(False)
+
+# %% ../nbs/06_tiny.ipynb #e6c0de01
+@torch.no_grad()
+def held_out_psnr(vae, n=64) -> float:
+    "Mean PSNR of `vae`'s round trip of `n` held-out 128 px images."
+    images = [make_sample(TEST_SEED + i)['image'] for i in range(n)]
+    x = pil_to_tensor(images).to(vae.device, vae.dtype)
+    return float(np.mean([psnr(a, b) for a, b in zip(tensor_to_pil(vae.decode(vae.encode(x).latent_dist.mode()).sample), images)]))
+
+def write_report(out, stage, **measures):
+    "Add `measures` of `stage` to the run's report, `out/report.json`."
+    path = Path(out) / 'report.json'
+    report = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**report, stage: {**report.get(stage, {}), **measures}}, indent=1))
 
 # %% ../nbs/06_tiny.ipynb #a65f3022
 def training_latents(out, vae, images) -> dict:
@@ -422,7 +437,7 @@ def save_folder(folder, vae, text_encoder, unet, tokenizer_dir, fp16=True):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for sub, m in (('vae', vae), ('text_encoder', text_encoder), ('unet', unet)):
-        (m.half() if fp16 else m).save_pretrained(folder / sub, safe_serialization=True)
+        with no_progress_bars(): (m.half() if fp16 else m).save_pretrained(folder / sub, safe_serialization=True)
         m.float()
     (folder / 'scheduler').mkdir(exist_ok=True)
     (folder / 'scheduler' / 'scheduler_config.json').write_text(json.dumps(SCHEDULER_CONFIG, indent=2))
@@ -438,7 +453,13 @@ def save_folder(folder, vae, text_encoder, unet, tokenizer_dir, fp16=True):
     return folder
 
 # %% ../nbs/06_tiny.ipynb #0fe6a412
-STAGE_SHARES = dict(vae=0.225, vae_decoder=0.245, unet64=0.235, unet128=0.21, inpaint=0.055, classifier=0.03)
+STAGES = ('vae', 'vae_decoder', 'unet64', 'unet128', 'inpaint', 'classifier')
+RECIPES = {
+    'v1': dict(vae={}, unet={}, text={}, n_train=24_000,
+               minutes=dict(vae=27., vae_decoder=29.4, unet64=28.2, unet128=25.2, inpaint=6.6, classifier=3.6)),
+    'v2': dict(vae=dict(block_out_channels=(32, 64, 128, 128)), unet={}, text={}, n_train=60_000,
+               minutes=dict(vae=150., vae_decoder=90., unet64=240., unet128=300., inpaint=60., classifier=20.)),
+}
 
 # %% ../nbs/06_tiny.ipynb #b4ecef44
 # the rule of each of train_tiny's numbers, for `check_number` (n_train ≥ 3: a third of the images is decoded)
@@ -446,35 +467,40 @@ TRAINING_ARGS = dict(minutes=dict(low=0, low_open=True), n_train=dict(low=3, int
                      max_steps=dict(low=1, integer=True), threads=dict(low=1, integer=True))
 
 def check_training_args(**args) -> dict:
-    "`train_tiny`'s number arguments by name, checked against `TRAINING_ARGS` (`None` passes for max_steps and threads)."
-    return {k: v if v is None and k in ('max_steps', 'threads') else check_number(v, k, **TRAINING_ARGS[k])
-            for k, v in args.items()}
+    "`train_tiny`'s number arguments by name, checked against `TRAINING_ARGS` (`None` passes for all but n_train)."
+    return {k: v if v is None and k != 'n_train' else check_number(v, k, **TRAINING_ARGS[k]) for k, v in args.items()}
 
 # %% ../nbs/06_tiny.ipynb #d086f646
 def train_tiny(out,              # folder for data, checkpoints and the trained models
-               minutes=120.,     # training time budget over all stages, shared by `STAGE_SHARES`
-               n_train=24_000,   # number of training images (seeds 0…n_train-1)
+               recipe='v1',      # a name in `RECIPES`
+               minutes=None,     # training minutes over all stages, shared as the recipe shares them (its own if None)
+               n_train=None,     # number of training images, seeds 0…n_train-1 (the recipe's if None)
                max_steps=None,   # steps per stage instead of the time budget (smoke runs)
                threads=None):    # torch CPU threads per process (torch's default if None)
-    "Train every stage of dflab-tiny into `out` within `minutes` of training time (resumable, data-parallel under `accelerate launch`)."
+    "Train every stage of dflab-tiny into `out` by `recipe` (resumable, data-parallel under `accelerate launch`)."
     from accelerate import PartialState
     from transformers import CLIPTokenizer
+    if recipe not in RECIPES: raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+    r = RECIPES[recipe]
+    n_train = r['n_train'] if n_train is None else n_train
     check_training_args(minutes=minutes, n_train=n_train, max_steps=max_steps, threads=threads)
     state = PartialState(**_state_kwargs())
     out = Path(out)
     if state.is_main_process: out.mkdir(parents=True, exist_ok=True)
     if threads: torch.set_num_threads(threads)
-    budget = {k: v * minutes for k, v in STAGE_SHARES.items()}
+    scale = 1 if minutes is None else minutes / sum(r['minutes'].values())
+    budget = {k: v * scale for k, v in r['minutes'].items()}
     t0, tok_dir = time.time(), WEIGHTS / 'tiny' / 'tokenizer'
     with state.main_process_first(): data = shapes_data(out, n_train)   # the main process draws, the others read
-    log.info(f"data: {n_train} images ({(time.time() - t0) / 60:.1f} min so far)")
+    log.info(f"recipe {recipe}; data: {n_train} images ({(time.time() - t0) / 60:.1f} min so far)")
     torch.manual_seed(0)          # the initial weights of every model, in the order they are made
-    vae = train_vae(out, data['images'], budget, max_steps)
+    vae = train_vae(out, data['images'], budget, max_steps, **r['vae'])
+    if state.is_main_process: write_report(out, 'vae', psnr_128=round(held_out_psnr(vae), 2))
     with state.main_process_first(): lat = training_latents(out, vae, data['images'])
     scale = vae.config.scaling_factor
     log.info(f"latent scaling factor {scale} ({(time.time() - t0) / 60:.1f} min so far)")
     tokens = caption_ids(CLIPTokenizer.from_pretrained(tok_dir), data['captions'])
-    unet, te = new_unet(), new_text_encoder()
+    unet, te = new_unet(**r['unet']), new_text_encoder(**r['text'])
     for px, lr in ((64, 1e-3), (128, 5e-4)):
         train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te),
                     diffusion_batches(lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), diffusion_loss_fn(),
@@ -499,7 +525,7 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
 def training_summary(out) -> dict:
     "Steps, minutes, processes and final loss of every finished training stage in `out`."
     res = {}
-    for stage in STAGE_SHARES:
+    for stage in STAGES:
         path = Path(out) / 'ckpt' / stage / 'progress.json'
         if path.exists() and (p := json.loads(path.read_text())).get('done'):
             res[stage] = dict(steps=p['step'], minutes=round(p['elapsed'] / 60, 1), processes=p['processes'], loss=p['loss'])
@@ -527,8 +553,11 @@ def train_tiny_parser() -> argparse.ArgumentParser:
     "The parser of `dflab-train-tiny`'s arguments."
     p = argparse.ArgumentParser(prog='dflab-train-tiny', description='Train the embedded dflab-tiny model on the shapes world.')
     p.add_argument('--out', required=True, type=_out_folder, help='folder for data, checkpoints, log and the trained models')
-    p.add_argument('--minutes', type=_number_arg('minutes'), default=120., help='training time budget over all stages')
-    p.add_argument('--n-train', type=_number_arg('n_train'), default=24_000, help='number of training images (at least 3)')
+    p.add_argument('--recipe', choices=list(RECIPES), default='v1', help='what to train (default: %(default)s)')
+    p.add_argument('--minutes', type=_number_arg('minutes'), default=None,
+                   help="training minutes over all stages (default: the recipe's)")
+    p.add_argument('--n-train', type=_number_arg('n_train'), default=None,
+                   help="number of training images, at least 3 (default: the recipe's)")
     p.add_argument('--max-steps', type=_number_arg('max_steps'), default=None,
                    help='steps per stage instead of a time budget (smoke runs)')
     p.add_argument('--threads', type=_number_arg('threads'), default=None, help='torch CPU threads')
@@ -544,7 +573,7 @@ def train_tiny_cli(argv=None):
     if main: a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format='%(asctime)s %(message)s', force=True,
                         handlers=[logging.FileHandler(a.out / 'train.log'), logging.StreamHandler()] if main else None)
-    train_tiny(a.out, a.minutes, a.n_train, a.max_steps, a.threads)
+    train_tiny(a.out, a.recipe, a.minutes, a.n_train, a.max_steps, a.threads)
     if a.install and main: install_weights(a.out)
 
 # %% ../nbs/06_tiny.ipynb #dffc78c8

@@ -3,13 +3,11 @@ the same number of steps with dflab-tiny's VAE recipe. Resumable; results in dfl
 
     python tools/vae_capacity.py --out ~/.cache/dflab/vae-capacity --steps 800 --threads 1
 """
-import argparse, json, logging, time
+import argparse, json, logging
 from pathlib import Path
 import numpy as np, torch
-from dflab.core import n_params, pil_to_tensor, tensor_to_pil
-from dflab.metrics import psnr
-from dflab.shapes import TEST_SEED, make_sample
-from dflab.tiny import new_vae, object_centres, shapes_data, train_stage, vae_batches, vae_loss, VAE_CONFIG
+from dflab.core import n_params, seconds
+from dflab.tiny import held_out_psnr, new_vae, object_centres, shapes_data, train_stage, vae_batches, vae_loss, VAE_CONFIG
 
 WIDTHS = {'16-64 ×1': dict(block_out_channels=(16, 32, 64, 64)),
           '32-128 ×1': dict(block_out_channels=(32, 64, 128, 128)),
@@ -17,19 +15,11 @@ WIDTHS = {'16-64 ×1': dict(block_out_channels=(16, 32, 64, 64)),
 RESULTS = Path(__file__).parent.parent / 'dflab' / 'results' / 'vae_capacity.json'
 
 @torch.no_grad()
-def held_out_psnr(vae, n=64) -> float:
-    "Mean PSNR of the VAE's round trip of `n` held-out 128 px images."
-    images = [make_sample(TEST_SEED + i)['image'] for i in range(n)]
-    rec = tensor_to_pil(vae.decode(vae.encode(pil_to_tensor(images)).latent_dist.mode()).sample)
-    return float(np.mean([psnr(a, b) for a, b in zip(rec, images)]))
-
-@torch.no_grad()
 def decode_ms(vae, repeats=5) -> float:
-    "Median milliseconds to decode one 128 px image's latents."
-    z, times = torch.randn(1, 4, 16, 16), []
-    for _ in range(repeats + 1):
-        start = time.perf_counter(); vae.decode(z); times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times[1:]))
+    "Median milliseconds to decode one 128 px image's latents (after a warm-up)."
+    z = torch.randn(1, 4, 16, 16)
+    vae.decode(z)
+    return 1000 * float(np.median([seconds(lambda: vae.decode(z)) for _ in range(repeats)]))
 
 def main():
     p = argparse.ArgumentParser()
