@@ -150,7 +150,8 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
                 minutes,            # the stage's time budget
                 lr,                 # the peak learning rate
                 max_steps=None,     # a number of steps instead of the time budget
-                ema_decay=0.999):   # decay of the moving average of the weights
+                ema_decay=0.999,    # decay of the moving average of the weights
+                progress=False):    # show a progress bar (on the main process)
     "Train `modules` over accelerate's processes for `minutes` (or `max_steps`), resumably; leaves the EMA weights in them."
     from accelerate import Accelerator
     from diffusers.training_utils import EMAModel
@@ -170,7 +171,7 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
     model.train()
     budget, saved_at, t_start, losses = minutes * 60, elapsed, time.time(), []
     bar = tqdm(total=max_steps or round(budget), initial=step if max_steps else round(elapsed), desc=name,
-               unit='step' if max_steps else 's', leave=False, disable=None if acc.is_main_process else True)
+               unit='step' if max_steps else 's', leave=False, disable=not (progress and acc.is_main_process))
     while (step < max_steps) if max_steps else (elapsed < budget):
         t0 = time.time()
         frac = step / max_steps if max_steps else elapsed / budget
@@ -205,7 +206,7 @@ def shapes_data(out, n) -> dict:
     images = np.zeros((n, 128, 128, 3), np.uint8)
     masks = np.zeros((n, 2, 128, 128), bool)
     captions = []
-    for i in tqdm(range(n), desc='drawing', leave=False, disable=None):
+    for i in range(n):
         s = make_sample(i)
         images[i] = np.asarray(s['image'])
         for j, m in enumerate(s['masks']): masks[i, j] = m
@@ -266,7 +267,7 @@ def vae_loss(parts, batch, decoder_only=False):
 def encode_all(vae, images, size=128, batch=128):
     "Posterior means and standard deviations of `images` resized to `size`, as fp16 tensors."
     means, stds = [], []
-    for i in tqdm(range(0, len(images), batch), desc=f'encoding {size}px', leave=False, disable=None):
+    for i in range(0, len(images), batch):
         x = uint8_to_tensor(images[i:i + batch])
         if size != x.shape[-1]: x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         post = vae.encode(x).latent_dist
@@ -278,7 +279,7 @@ def encode_all(vae, images, size=128, batch=128):
 def decode_all(vae, means, size=64, batch=128) -> np.ndarray:
     "VAE reconstructions of unscaled latent `means`, resized to `size`, as uint8 `(B,size,size,3)` images."
     out = []
-    for i in tqdm(range(0, len(means), batch), desc='decoding', leave=False, disable=None):
+    for i in range(0, len(means), batch):
         x = vae.decode(means[i:i + batch].float()).sample.clamp(-1, 1)
         x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         out.append(tensor_to_uint8(x))
@@ -290,14 +291,14 @@ def latent_scale(means) -> float:
     return round(1 / means.float().std().item(), 5)
 
 # %% ../nbs/06_tiny.ipynb #93539cb4
-def train_vae(out, images, budget: dict, max_steps=None, **config):
+def train_vae(out, images, budget: dict, max_steps=None, progress=False, **config):
     "Stage 1: a VAE of `VAE_CONFIG` updated by `config`, then its decoder alone (`budget`: minutes per stage); returns it frozen."
     vae = new_vae(**config)
     batches = vae_batches(images, object_centres(len(images)))
-    train_stage('vae', out, dict(vae=vae), batches, vae_loss, budget['vae'], 1e-3, max_steps)
+    train_stage('vae', out, dict(vae=vae), batches, vae_loss, budget['vae'], 1e-3, max_steps, progress=progress)
     vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
     train_stage('vae_decoder', out, dict(vae=vae), batches, functools.partial(vae_loss, decoder_only=True),
-                budget['vae_decoder'], 3e-4, max_steps)
+                budget['vae_decoder'], 3e-4, max_steps, progress=progress)
     return vae.requires_grad_(False)
 
 # %% ../nbs/06_tiny.ipynb #e6c0de01
@@ -457,7 +458,9 @@ STAGES = ('vae', 'vae_decoder', 'unet64', 'unet128', 'inpaint', 'classifier')
 RECIPES = {
     'v1': dict(vae={}, unet={}, text={}, n_train=24_000,
                minutes=dict(vae=27., vae_decoder=29.4, unet64=28.2, unet128=25.2, inpaint=6.6, classifier=3.6)),
-    'v2': dict(vae=dict(block_out_channels=(32, 64, 128, 128)), unet={}, text={}, n_train=60_000,
+    'v2': dict(vae=dict(block_out_channels=(32, 64, 128, 128)),
+               unet=dict(block_out_channels=(64, 128, 256), cross_attention_dim=256),
+               text=dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4), n_train=60_000,
                minutes=dict(vae=150., vae_decoder=90., unet64=240., unet128=300., inpaint=60., classifier=20.)),
 }
 
@@ -476,7 +479,8 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
                minutes=None,     # training minutes over all stages, shared as the recipe shares them (its own if None)
                n_train=None,     # number of training images, seeds 0…n_train-1 (the recipe's if None)
                max_steps=None,   # steps per stage instead of the time budget (smoke runs)
-               threads=None):    # torch CPU threads per process (torch's default if None)
+               threads=None,     # torch CPU threads per process (torch's default if None)
+               progress=False):  # show each stage's progress bar (the command line does)
     "Train every stage of dflab-tiny into `out` by `recipe` (resumable, data-parallel under `accelerate launch`)."
     from accelerate import PartialState
     from transformers import CLIPTokenizer
@@ -494,7 +498,7 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     with state.main_process_first(): data = shapes_data(out, n_train)   # the main process draws, the others read
     log.info(f"recipe {recipe}; data: {n_train} images ({(time.time() - t0) / 60:.1f} min so far)")
     torch.manual_seed(0)          # the initial weights of every model, in the order they are made
-    vae = train_vae(out, data['images'], budget, max_steps, **r['vae'])
+    vae = train_vae(out, data['images'], budget, max_steps, progress, **r['vae'])
     if state.is_main_process: write_report(out, 'vae', psnr_128=round(held_out_psnr(vae), 2))
     with state.main_process_first(): lat = training_latents(out, vae, data['images'])
     scale = vae.config.scaling_factor
@@ -504,18 +508,18 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     for px, lr in ((64, 1e-3), (128, 5e-4)):
         train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te),
                     diffusion_batches(lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), diffusion_loss_fn(),
-                    budget[f'unet{px}'], lr, max_steps)
+                    budget[f'unet{px}'], lr, max_steps, progress=progress)
     if state.is_main_process: save_folder(out / 'tiny', vae, te, unet, tok_dir)
     te.requires_grad_(False)
     wide = widen_unet(unet)
     train_stage('inpaint', out, dict(unet=wide, text_encoder=te),
                 diffusion_batches(lat['mean128'], lat['std128'], tokens, scale, batch=32,
                                   inpaint=(data['images'], data['masks'])),
-                diffusion_loss_fn(vae=vae, scale=scale), budget['inpaint'], 3e-4, max_steps)
+                diffusion_loss_fn(vae=vae, scale=scale), budget['inpaint'], 3e-4, max_steps, progress=progress)
     if state.is_main_process: save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
     clf = ShapesClassifier()
     train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: classifier_data(vae, data, lat['mean128'])),
-                classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99)
+                classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99, progress=progress)
     if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
     state.wait_for_everyone()
     log.info(f"all stages done in {(time.time() - t0) / 60:.1f} min")
@@ -573,7 +577,7 @@ def train_tiny_cli(argv=None):
     if main: a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format='%(asctime)s %(message)s', force=True,
                         handlers=[logging.FileHandler(a.out / 'train.log'), logging.StreamHandler()] if main else None)
-    train_tiny(a.out, a.recipe, a.minutes, a.n_train, a.max_steps, a.threads)
+    train_tiny(a.out, a.recipe, a.minutes, a.n_train, a.max_steps, a.threads, progress=True)
     if a.install and main: install_weights(a.out)
 
 # %% ../nbs/06_tiny.ipynb #dffc78c8

@@ -10,7 +10,9 @@ config/settings/workspace folder so no dialog opens, autosave off) opens the not
 menu runs it; no cell may show an error (an error output, or a traceback on stderr); the explorer must render as a
 live widget (its slider present; a `VBox(...)`/`Explorer(...)` text, the static PNG alone, or "Loading widget..."
 where the widget should be is a failure); the slider's handle is dragged with the mouse (ipywidgets' change event
-with continuous_update=False fires on release) and the bytes of the figure's <img> must change.
+with continuous_update=False fires on release) and the bytes of the figure's <img> must change. Every picture a
+notebook shows from the repository (`../images/...`) must load: JupyterLab's root is the repository's folder, as
+the README starts it, and a 403 or 404 for a file in its log is a failure.
 
 The notebooks run at the same time (one page and one kernel each, OMP_NUM_THREADS=1 unless set), then their
 explorers are checked one after the other. Each notebook is copied into a temporary folder that mirrors the
@@ -50,11 +52,12 @@ def free_port():
 
 
 def mirror(tmp, notebooks, nbs):
-    "A folder like the repository: symlinks to everything, but nbs/NOTEBOOK.ipynb are copies of NBS/NOTEBOOK.ipynb."
+    "A folder like the repository: symlinks to everything, but nbs/NOTEBOOK.ipynb and images/ are copies."
     root = tmp / 'repo'
     (root / 'nbs').mkdir(parents=True)
+    shutil.copytree(ROOT / 'images', root / 'images')   # JupyterLab serves no file through a link that leaves its root
     for p in ROOT.iterdir():
-        if p.name not in ('nbs', '.git', 'ci-artifacts'): (root / p.name).symlink_to(p)
+        if p.name not in ('nbs', 'images', '.git', 'ci-artifacts'): (root / p.name).symlink_to(p)
     for p in (ROOT / 'nbs').iterdir():
         if p.suffix != '.ipynb' and not p.name.startswith('.'): (root / 'nbs' / p.name).symlink_to(p)
     for notebook in notebooks:
@@ -316,6 +319,9 @@ def main(argv=None):
     todo = [n for n in notebooks if n not in failures]
     with tempfile.TemporaryDirectory(prefix='dflab-browser-') as tmp:
         ok = run_in_lab(Path(tmp), todo, nbs, args, fail) if todo else []
+    missing = sorted({m.group(1) for m in re.finditer(r' 40[34] GET /files/([^?\s]+)', (ARTIFACTS / 'jupyterlab.log').read_text())}
+                     if (ARTIFACTS / 'jupyterlab.log').exists() else [])
+    if missing: failures['pictures'] = f"JupyterLab could not serve {', '.join(missing)} (a notebook shows a file the server cannot reach)"
     for notebook, message in failures.items(): print(f'browser test failure: {notebook}: {message}')
     parts = [next((line for line in ok if line.startswith(f'{n} ')), f'{n} FAILED') for n in notebooks]
     print(f'browser test: {", ".join(parts)}, {time.monotonic() - start:.0f} s'
