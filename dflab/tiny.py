@@ -577,6 +577,7 @@ def train_tiny_cli(argv=None):
     if main: a.out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format='%(asctime)s %(message)s', force=True,
                         handlers=[logging.FileHandler(a.out / 'train.log'), logging.StreamHandler()] if main else None)
+    logging.getLogger('accelerate').setLevel(logging.WARNING)     # not a line for each file of every checkpoint
     train_tiny(a.out, a.recipe, a.minutes, a.n_train, a.max_steps, a.threads, progress=True)
     if a.install and main: install_weights(a.out)
 
