@@ -162,9 +162,9 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
     acc.register_for_checkpointing(ema)
     step, elapsed = 0, 0.
     if ckpt := _checkpoint_dir(folder):
-        progress = _load_state(acc, ckpt)
-        step, elapsed = progress['step'], progress['elapsed']
-        if progress.get('done'):
+        saved = _load_state(acc, ckpt)
+        step, elapsed = saved['step'], saved['elapsed']
+        if saved.get('done'):
             log.info(f"{name}: already trained ({step} steps)")
             return step
         log.info(f"{name}: resumed at step {step}, {elapsed / 60:.1f} min")

@@ -11,7 +11,7 @@ of a `..._explorer(...)`/`explorer(...)` call (directly, or through a name the c
 whose output is a widget's text representation (`Explorer(...)`, `VBox(...)`, ...). Pixels are not compared.
 A notebook also fails when a hidden test cell (`#| hide`) shows a figure: a mechanics check's plot means nothing
 to a reader, who sees it in JupyterLab and on the repository page all the same; and when an output holds a
-progress bar frozen at 0% (a notebook progress bar is a widget: the file keeps only its first state).
+frozen progress bar (a notebook progress bar is a widget: the file keeps only its first state, e.g. "0%").
 Refresh the outputs with `python tools/run_notebooks.py NAME`.
 
 The rule of hidden cells: a learner who skips every hidden cell runs the chapter the same way. So a visible cell
@@ -26,7 +26,7 @@ NBS = ROOT / 'nbs'
 WIDGET_REPR = re.compile(r'^(Explorer|VBox|HBox|Box|GridBox|Output|Tab|Accordion|\w+Slider|Dropdown)\(')
 
 
-FROZEN_BAR = re.compile(r'(^|[\r\n])[^\r\n]*\b0%\|')
+FROZEN_BAR = re.compile(r'\d+%\|')   # a tqdm bar: as display data, a widget the file keeps in its first state
 
 
 def all_notebooks(): return sorted(NBS.glob('*.ipynb'))
@@ -138,8 +138,9 @@ def notebook_problem(path):
     if bad: return f'{path.name}: explorer output without its image/png in ' + ', '.join(bad)
     hidden = [f'cell {i + 1}' for i, c in code if is_hidden(text(c['source'])) and has_png(c.get('outputs', []))]
     if hidden: return f'{path.name}: a figure in a hidden test cell (close it there: plt.close(fig)) in ' + ', '.join(hidden)
-    frozen = [f'cell {i + 1}' for i, c in code if any(FROZEN_BAR.search(output_text(o)) for o in c.get('outputs', []))]
-    if frozen: return f'{path.name}: a progress bar frozen at 0% in ' + ', '.join(frozen)
+    frozen = [f'cell {i + 1}' for i, c in code if any(o['output_type'] in ('display_data', 'execute_result')
+                                                      and FROZEN_BAR.search(output_text(o)) for o in c.get('outputs', []))]
+    if frozen: return f'{path.name}: a progress bar frozen in its first state in ' + ', '.join(frozen)
     rule = hidden_cell_problems(code)
     if rule: return f'{path.name}: ' + '; '.join(rule)
 
