@@ -11,16 +11,13 @@ import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from .core import make_generator, randn, show_images, explorer
 from .checks import as_images, check_number, check_one_prompt, check_prompts
-from .shapes import make_sample, TEST_SEED
-from .metrics import mask_iou
 from .text import tokenize, word_ids, encode_text
 from .loop import check_inputs, ready_scheduler, strength_start, init_latents, noised_start
 
 # %% auto #0
 __all__ = ['BLOCK_ORDER', 'cross_attention_layers', 'layer_resolution', 'select_layers', 'pick_layers', 'CrossAttentionProcessor',
            'attention_hook', 'AttentionRecorder', 'record_attention', 'word_influence', 'heat_overlay', 'AttentionMaps',
-           'attention_maps', 'attention_explorer', 'otsu_threshold', 'object_words', 'word_scores', 'measure_word_maps',
-           'plot_word_maps', 'changed_tokens', 'changed_word_map']
+           'attention_maps', 'attention_explorer', 'otsu_threshold', 'changed_tokens', 'changed_word_map']
 
 # %% ../nbs/15_attention.ipynb #070ed3c4
 BLOCK_ORDER = ('down_blocks', 'mid_block', 'up_blocks')
@@ -317,67 +314,6 @@ def otsu_threshold(values, bins=256) -> float:
     low_weight, low_sum = p.cumsum(0)[:-1], (p * centre).cumsum(0)[:-1]
     between = (low_sum - low_weight * (p * centre).sum()) ** 2 / (low_weight * (1 - low_weight)).clamp_min(1e-12)
     return float(between.argmax() + 1) / bins
-
-# %% ../nbs/15_attention.ipynb #0b444894
-def object_words(scene) -> list:
-    "`(object index, 'colour' or 'shape', word, occurrence)` for each object's two words, in the caption's order."
-    counts, words = {}, []
-    for j, o in enumerate(scene.objects):
-        for kind, word in (('colour', o.colour), ('shape', o.shape)):
-            words.append((j, kind, word, counts.get(word, 0)))
-            counts[word] = counts.get(word, 0) + 1
-    return words
-
-# %% ../nbs/15_attention.ipynb #9bf6b962
-def word_scores(maps, sample, *, how='influence', layers=None) -> dict:
-    "IoU of each object's thresholded colour and shape maps with its mask, and (two objects) each word's binding."
-    res = {'iou colour': [], 'iou shape': []}
-    masks = sample['masks']
-    for j, kind, word, occurrence in object_words(sample['scene']):
-        heat = maps.heat(maps.weights(maps.positions(word, occurrence), how), layers)
-        m = _scaled(heat)
-        res[f'iou {kind}'].append(mask_iou((m > otsu_threshold(m)).numpy(), masks[j]))
-        if len(masks) == 2:
-            own, other = (heat[torch.from_numpy(masks[k])].mean().item() for k in (j, 1 - j))
-            res[f"binding {('first', 'second')[j]} {kind}"] = own / (own + other)
-    return res
-
-# %% ../nbs/15_attention.ipynb #c518f98f
-def measure_word_maps(sd, *, n=100, n_objects=1, strengths=(0.1, 0.3, 0.5, 0.7, 0.9), hows=('token', 'influence'),
-                      draws=4, start=TEST_SEED) -> dict:
-    "Mean `word_scores` of `n` held-out images: `{how: {strength: {resolution or 'all': {score: mean}}}}`."
-    sides = sorted({layer_resolution(sd, l) for l in cross_attention_layers(sd).values()}, reverse=True)
-    scores = {how: {s: {r: {} for r in sides + ['all']} for s in strengths} for how in hows}
-    for i in range(n):
-        sample = make_sample(start + i, size=sd.size, n_objects=n_objects)
-        for s in strengths:
-            maps = attention_maps(sd, sample['image'], sample['caption'], strength=s, n=draws)
-            for how in hows:
-                for r in sides + ['all']:
-                    for k, v in word_scores(maps, sample, how=how, layers=None if r == 'all' else r).items():
-                        scores[how][s][r].setdefault(k, []).extend(v if isinstance(v, list) else [v])
-    return {how: {s: {r: {k: float(np.mean(v)) for k, v in d.items()} for r, d in by_r.items()}
-                  for s, by_r in by_s.items()} for how, by_s in scores.items()}
-
-# %% ../nbs/15_attention.ipynb #46f7083d
-def plot_word_maps(res: dict):
-    "IoU of the shape and colour words' maps against the noise level, one line per reading and resolution."
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(2, len(res), figsize=(4.3 * len(res), 6), sharey=True, squeeze=False)
-    for col, (objects, by_how) in enumerate(res.items()):
-        for row, score in enumerate(('iou shape', 'iou colour')):
-            ax = axs[row, col]
-            for how, style in (('token', ':'), ('influence', '-')):
-                by_s = by_how[how]
-                levels = list(by_s)
-                for k, r in enumerate(by_s[levels[0]]):
-                    ax.plot([float(s) for s in levels], [by_s[s][r][score] for s in levels], style, marker='o', ms=3,
-                            color=f'C{k}', label=f"{how}, {r if r == 'all' else f'{r}×{r}'} layers")
-            ax.set_title(f'{objects}: the {score[4:]} word', fontsize=9)
-            ax.set(xlabel='noise level (strength)' if row else '', ylabel='IoU with the object' if col == 0 else '')
-    axs[0, -1].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 # %% ../nbs/15_attention.ipynb #21642fc9
 def changed_tokens(sd, source_prompt, target_prompt) -> list:

@@ -4,31 +4,25 @@
 
 # %% ../nbs/23_diffedit.ipynb #a9cf9f96
 from __future__ import annotations
-import math, time, warnings
+import warnings
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import gaussian_blur, seconds, make_generator, randn, show_images, explorer, md_table
+from .core import gaussian_blur, make_generator, randn, show_images, explorer
 from .checks import check_one_prompt, as_images, load_image, image_and_mask, latent_mask, check_number
 from .models import check_model
-from .shapes import edit_pair, held_out_pairs, TEST_SEED
-from .metrics import mask_iou, coverage
 from .vae import pil_to_latents
 from .text import encode_text, prompt_embeddings
 from .unet import model_output_to_x0_eps
 from .loop import check_inputs, denoise, Recorder, strength_start, ready_scheduler, init_latents, noised_start, to_output
 from .attention import changed_word_map, otsu_threshold
-from .img2img import img2img
 from .inpainting import inpaint
-from .inversion import invert, regenerate, edit_record
+from .inversion import invert, regenerate
 
 # %% auto #0
-__all__ = ['MASK_METHODS', 'BINARISATIONS', 'MASK_SETTINGS', 'prompt_pair_embeddings', 'noise_difference', 'refine_mask',
-           'check_mask_settings', 'DiffEditMask', 'normalise_map', 'make_mask', 'noise_map', 'diffedit_mask', 'overlay',
-           'mask_view', 'edit_mask_latents', 'diffedit', 'diffedit_noised', 'threshold_explorer', 'fast_diffedit',
-           'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study',
-           'plot_curve', 'evaluate_editors', 'standard_editors', 'compare_mask_methods', 'looped_mask',
-           'benchmark_masks', 'benchmark_table']
+__all__ = ['MASK_METHODS', 'prompt_pair_embeddings', 'noise_difference', 'refine_mask', 'check_mask_settings', 'DiffEditMask',
+           'normalise_map', 'make_mask', 'noise_map', 'diffedit_mask', 'overlay', 'mask_view', 'edit_mask_latents',
+           'diffedit', 'diffedit_noised', 'threshold_explorer', 'fast_diffedit']
 
 # %% ../nbs/23_diffedit.ipynb #e6a5694f
 def prompt_pair_embeddings(sd, source_prompt, target_prompt) -> torch.Tensor:
@@ -278,136 +272,3 @@ def fast_diffedit(sd, inpaint_sd, image, source_prompt, target_prompt, *,
         return inpaint(inpaint_sd, image, binary, target_prompt, steps=steps, guidance=guidance, seed=seed,
                        negative_prompt=negative_prompt, callback=callback, progress=progress, output_type='latent')
     return _each_image(inpaint_sd, image, edit_one, output_type)
-
-# %% ../nbs/23_diffedit.ipynb #1aea2ec1
-def pair_masks(sd, pairs, **mask_kw) -> list:
-    "`diffedit_mask` of each pair: source = its caption, target = its target caption."
-    return [diffedit_mask(sd, p['image'], p['caption'], p['target_caption'], **mask_kw) for p in pairs]
-
-def mask_scores(masks, pairs) -> dict:
-    "Mean IoU of masks with their pairs' true change, and mean fraction of the other object they cover (None if none)."
-    iou = [mask_iou(m.pixels, p['mask']) for m, p in zip(masks, pairs)]
-    other = [coverage(m.pixels, p['other_mask']) for m, p in zip(masks, pairs) if p['other_mask'] is not None]
-    return dict(iou=float(np.mean(iou)), other_coverage=float(np.mean(other)) if other else None)
-
-# %% ../nbs/23_diffedit.ipynb #8a563f1a
-def threshold_curve(masks, pairs, thresholds=tuple(np.arange(0.05, 0.96, 0.05).round(2))) -> dict:
-    "`mask_scores` of `masks` re-binarised at each of `thresholds`: lists under 'iou' and 'other_coverage'."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        scores = [mask_scores([m.rethreshold(t) for m in masks], pairs) for t in thresholds]
-    return dict(thresholds=[float(t) for t in thresholds], **{k: [s[k] for s in scores] for k in scores[0]})
-
-def grid_oracle(sd, pair) -> DiffEditMask:
-    "The true change averaged onto the latent grid, binarised like a difference map."
-    cells = F.avg_pool2d(torch.from_numpy(pair['mask'].astype(np.float32))[None, None], sd.vae_factor)[0, 0]
-    return make_mask(cells, pair['mask'].shape)
-
-BINARISATIONS = {'diffusers: clip at 3× the mean, 0.5': dict(threshold=0.5, clip_ratio=3.),
-                 'paper: divide by the maximum, 0.5': dict(threshold=0.5),
-                 'divide by the maximum, Otsu (default)': dict(threshold='otsu')}
-
-def binarisations(masks, pairs) -> dict:
-    "`mask_scores` of the same raw maps binarised by each of `BINARISATIONS`."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return {name: mask_scores([make_mask(m.raw, m.size, **kw) for m in masks], pairs)
-                for name, kw in BINARISATIONS.items()}
-
-# %% ../nbs/23_diffedit.ipynb #9e29b83d
-def binarisation_study(sd, *, n=50, kinds=(('colour', 2), ('colour', 1), ('shape', 2), ('shape', 1)),
-                       start=TEST_SEED + 1000) -> dict:
-    "`binarisations` on `n` held-out pairs of each (kind, objects); threshold curves and grid oracle of the first."
-    res = dict(n=n, kinds={})
-    for kind, n_objects in kinds:
-        pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
-        masks = pair_masks(sd, pairs)
-        res['kinds'][f'{kind}, {n_objects}'] = binarisations(masks, pairs)
-        if 'curve' not in res:
-            res['curve'] = threshold_curve(masks, pairs)
-            res['oracle'] = threshold_curve([grid_oracle(sd, p) for p in pairs], pairs)
-    return res
-
-def plot_curve(res: dict):
-    "IoU and other-object coverage against the threshold, with the grid oracle's IoU."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3))
-    curve, oracle = res['curve'], res['oracle']
-    ax.plot(curve['thresholds'], curve['iou'], 'o-', label='IoU with the true change')
-    ax.plot(curve['thresholds'], curve['other_coverage'], 's--', label='coverage of the other object')
-    ax.plot(oracle['thresholds'], oracle['iou'], ':', color='gray', label='IoU of the grid oracle')
-    ax.set_xlabel('threshold'); ax.set_ylim(-0.02, 1.02); ax.legend(fontsize=8)
-    return fig
-
-# %% ../nbs/23_diffedit.ipynb #0f207543
-def evaluate_editors(sd, clf, editors: dict, *, n=10, kind='colour', n_objects=2, start=TEST_SEED, mask_kw=None) -> dict:
-    "On `n` held-out pairs: `mask_scores` of `diffedit_mask`, and `edit_record` of each editor (f(pair, mask) → image)."
-    pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
-    masks = pair_masks(sd, pairs, **(mask_kw or {}))
-    res = {'mask': mask_scores(masks, pairs)}
-    for name, edit_fn in editors.items():
-        res[name] = edit_record(clf, [edit_fn(p, m) for p, m in zip(pairs, masks)], pairs)
-    return res
-
-def standard_editors(sd, inpaint_sd, *, strength=0.5, steps=50, guidance=7.5, fast_n=20) -> dict:
-    "DiffEdit (mask grown and not), its noised variant, FastDiffEdit (its own mask) and img2img, for `evaluate_editors`."
-    kw = dict(strength=strength, steps=steps, guidance=guidance)
-    args = lambda p: (p['image'], p['caption'], p['target_caption'])
-    return {'DiffEdit': lambda p, m: diffedit(sd, *args(p), mask=m, **kw)[0],
-            'DiffEdit, mask not grown': lambda p, m: diffedit(sd, *args(p), mask=m, grow=0, **kw)[0],
-            'DiffEdit, noised variant': lambda p, m: diffedit_noised(sd, *args(p), mask=m, **kw)[0],
-            'FastDiffEdit': lambda p, m: fast_diffedit(sd, inpaint_sd, *args(p), n=fast_n, steps=steps,
-                                                       guidance=guidance)[0],
-            'img2img': lambda p, m: img2img(sd, p['image'], p['target_caption'], seed=0, **kw)[0]}
-
-# %% ../nbs/23_diffedit.ipynb #e5c25beb
-MASK_SETTINGS = {'noise, strength 0.5': dict(method='noise'), 'attention, strength 0.5': dict(method='attention'),
-                 'attention, strength 0.1': dict(method='attention', strength=0.1)}
-
-def compare_mask_methods(sd, *, n=50, kinds=(('colour', 2), ('shape', 2)), start=TEST_SEED + 1000) -> dict:
-    "`mask_scores` of the masks of each of `MASK_SETTINGS` on the same `n` held-out pairs of each (kind, objects)."
-    res = {}
-    for kind, n_objects in kinds:
-        pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
-        res[f'{kind}, {n_objects}'] = {name: mask_scores(pair_masks(sd, pairs, **kw), pairs)
-                                       for name, kw in MASK_SETTINGS.items()}
-    return res
-
-# %% ../nbs/23_diffedit.ipynb #3940bfef
-def looped_mask(sd, image, source_prompt, target_prompt, *, n=10, strength=0.5, steps=50, guidance=7.5, seed=0,
-                **mask_kw) -> DiffEditMask:
-    "The article's first mask, naively: for each draw and prompt a full img2img run; |Δ final latents| averaged."
-    image = load_image(image)
-    prompt_pair_embeddings(sd, source_prompt, target_prompt)
-    total = 0
-    for i in range(check_number(n, 'n', 1, integer=True)):
-        source, target = (img2img(sd, image, p, strength=strength, steps=steps, guidance=guidance, seed=seed + i,
-                                  output_type='latent') for p in (source_prompt, target_prompt))
-        total = total + (target - source).abs().float().mean((0, 1))
-    return make_mask(total / n, (image.height, image.width), **mask_kw)
-
-# %% ../nbs/23_diffedit.ipynb #9a9ca1e1
-def benchmark_masks(sd, *, n_pairs=5, n=10, fast_n=20, strength=0.5, steps=50, blur=1., kind='colour', n_objects=2,
-                    start=TEST_SEED) -> dict:
-    "Seconds per mask, speed-up over the looped mask and `mask_scores` of the looped, batched, fast and attention masks."
-    pairs = held_out_pairs(n_pairs, kind, sd.size, n_objects, start)
-    args = lambda p: (sd, p['image'], p['caption'], p['target_caption'])
-    kw = dict(n=n, strength=strength, steps=steps)
-    makers = {f'looped: 2×{n} img2img runs': lambda p: looped_mask(*args(p), **kw),
-              f'batched: 1 UNet batch of {2 * n}': lambda p: diffedit_mask(*args(p), **kw),
-              f'fast: {fast_n} draws, blurred': lambda p: diffedit_mask(*args(p), **{**kw, 'n': fast_n}, blur=blur),
-              f'attention: {n} draws': lambda p: diffedit_mask(*args(p), **kw, method='attention')}
-    diffedit_mask(*args(pairs[0]), **kw)  # warm-up
-    res = {}
-    for name, make in makers.items():
-        masks = []
-        took = seconds(lambda: masks.extend(make(p) for p in pairs))
-        res[name] = dict(seconds=took / n_pairs, **mask_scores(masks, pairs))
-    base = next(iter(res.values()))['seconds']
-    for r in res.values(): r['speedup'] = base / r['seconds']
-    return res
-
-def benchmark_table(res: dict):
-    "`benchmark_masks` results as a Markdown table."
-    return md_table([[k, f"{r['seconds']:.3f}", f"{r['speedup']:.1f}×", r['iou'], r['other_coverage']]
-                     for k, r in res.items()], ['mask', 'seconds per mask', 'speed-up', 'IoU', 'other object covered'])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_model_card.ipynb #eea3bb91
 from __future__ import annotations
-import json, time
+import json
 from pathlib import Path
 import numpy as np
 from .models import WEIGHTS, load_sd
@@ -12,8 +12,8 @@ from .shapes import make_sample, TEST_SEED
 from .metrics import psnr, classifier_accuracy
 from .core import n_params, seconds
 from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
-from .loop import text2img, adherence
-from .inversion import reconstruction
+from .loop import text2img
+from .studies import adherence, reconstruction
 
 # %% auto #0
 __all__ = ['vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny', 'model_card', 'shipped_metrics',

@@ -8,15 +8,12 @@ import numpy as np, torch
 from PIL import Image
 from .core import make_generator, randn, show_images, explorer
 from .checks import as_images, load_image
-from .shapes import held_out_pairs, edit_pair, TEST_SEED
-from .metrics import edit_scores
 from .vae import latents_to_pil
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
 
 # %% auto #0
-__all__ = ['sdedit_start', 'img2img', 'pipeline_tensor', 'strength_sweep', 'img2img_view', 'strength_explorer', 'img2img_scores',
-           'plot_scores']
+__all__ = ['sdedit_start', 'img2img', 'pipeline_tensor', 'img2img_view', 'strength_explorer']
 
 # %% ../nbs/20_img2img.ipynb #cdbd4071
 def sdedit_start(sd, images, n, sched, start_step, generator) -> torch.Tensor:
@@ -56,11 +53,6 @@ def pipeline_tensor(images) -> torch.Tensor:
     if isinstance(images, Image.Image): images = [images]
     return torch.cat([torch.from_numpy(np.asarray(im, np.float32) / 255).permute(2, 0, 1)[None] for im in images])
 
-# %% ../nbs/20_img2img.ipynb #91f1cd07
-def strength_sweep(sd, image, prompt, *, strengths=(0.2, 0.4, 0.6, 0.8, 1.0), **kw) -> list:
-    "img2img of `image` towards `prompt` (one string) at each of `strengths`, same seed; one PIL image per strength."
-    return [img2img(sd, image, prompt, strength=s, **kw)[0] for s in strengths]
-
 # %% ../nbs/20_img2img.ipynb #9788cfb7
 def img2img_view(sd, image, prompt, strength, *, steps=50, seed=0, scheduler='ddim', **kw):
     "Figure: `image`, its noised start at `strength` and its img2img result towards `prompt`."
@@ -82,28 +74,3 @@ def strength_explorer(sd, image, prompt, *, steps=50, **kw):
                                  continuous_update=False)
     return explorer(dict(strength=slider),
                     lambda strength: img2img_view(sd, image, prompt, strength, steps=steps, **kw))
-
-# %% ../nbs/20_img2img.ipynb #497c6f7a
-def img2img_scores(sd, clf, strengths=(0.2, 0.4, 0.6, 0.8, 1.0), *, n=100, kind='colour', batch=25, seed=0,
-                   **kw) -> dict:
-    "`edit_scores` of img2img towards the target captions of `n` held-out edit pairs, for each strength."
-    pairs = held_out_pairs(n, kind, sd.size)
-    def results(strength):
-        return [im for i in range(0, n, batch) for im in img2img(
-            sd, [p['image'] for p in pairs[i:i + batch]], [p['target_caption'] for p in pairs[i:i + batch]],
-            strength=strength, seed=seed + i, **kw)]
-    return {s: edit_scores(clf, results(s), pairs) for s in strengths}
-
-# %% ../nbs/20_img2img.ipynb #d14ff98f
-def plot_scores(scores, xlabel='strength'):
-    "Edit success and PSNR outside the mask against the keys of `scores` (a dict of `edit_scores` results)."
-    import matplotlib.pyplot as plt
-    xs, vals = [float(x) for x in scores], list(scores.values())
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(xs, [v['success'] for v in vals], 'o-', color='C0')
-    ax.set_xlabel(xlabel); ax.set_ylabel('edit success', color='C0'); ax.set_ylim(-0.05, 1.05)
-    ax2 = ax.twinx()
-    ax2.plot(xs, [v['psnr_outside'] for v in vals], 's--', color='C1')
-    ax2.set_ylabel('PSNR outside mask (dB)', color='C1')
-    fig.tight_layout()
-    return fig

@@ -10,15 +10,12 @@ from PIL import Image
 from .core import make_generator, randn, pil_to_tensor, show_images, explorer
 from .checks import image_and_mask, latent_mask, mask_array
 from .models import SD
-from .shapes import held_out_pairs, edit_pair, TEST_SEED
-from .metrics import edit_scores
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
 
 # %% auto #0
 __all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'InpaintInputs', 'inpaint_inputs', 'inpaint_start',
-           'inpaint_blended', 'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_edit',
-           'inpaint_scores', 'bar_scores', 'inpaint_view', 'seed_explorer']
+           'inpaint_blended', 'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_view', 'seed_explorer']
 
 # %% ../nbs/21_inpainting.ipynb #f2d422c6
 def inpaint_masks(image, mask, factor=8) -> tuple:
@@ -130,31 +127,6 @@ def inpaint(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, se
     return method(sd, image, mask, prompt, strength=strength, steps=steps, guidance=guidance, seed=seed,
                   negative_prompt=negative_prompt, scheduler=scheduler, eta=eta, callback=callback, progress=progress,
                   output_type=output_type, **method_kw)
-
-# %% ../nbs/21_inpainting.ipynb #5a9cb1fc
-def inpaint_edit(sd, pair, *, grow=True, **kw) -> Image.Image:
-    "Inpaint the edit region of an edit `pair` towards its target caption (mask grown to the latent grid if `grow`)."
-    mask = grow_to_latent_grid(pair['mask'], sd.vae_factor) if grow else pair['mask']
-    return inpaint(sd, pair['image'], mask, pair['target_caption'], **kw)[0]
-
-# %% ../nbs/21_inpainting.ipynb #1db99726
-def inpaint_scores(sd, clf, *, n=100, kind='colour', **kw) -> dict:
-    "`edit_scores` of `inpaint_edit` (the method `sd` supports) on `n` held-out edit pairs."
-    pairs = held_out_pairs(n, kind, sd.size)
-    return edit_scores(clf, [inpaint_edit(sd, p, **kw) for p in pairs], pairs)
-
-# %% ../nbs/21_inpainting.ipynb #f865241f
-def bar_scores(scores):
-    "Bar charts of edit success and PSNR outside the mask for a dict `{method: edit_scores(...)}`."
-    import matplotlib.pyplot as plt
-    names = list(scores)
-    fig, axs = plt.subplots(1, 2, figsize=(7, 2.8))
-    for ax, key, label in zip(axs, ('success', 'psnr_outside'), ('edit success', 'PSNR outside mask (dB)')):
-        ax.bar(names, [scores[k][key] for k in names], color=[f'C{i}' for i in range(len(names))])
-        ax.set_title(label, fontsize=10); ax.tick_params(axis='x', labelsize=8)
-    axs[0].set_ylim(0, 1.05)
-    fig.tight_layout()
-    return fig
 
 # %% ../nbs/21_inpainting.ipynb #09a6af6e
 def inpaint_view(sd, image, mask, prompt, seed, **kw):

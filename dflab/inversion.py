@@ -6,20 +6,17 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
-import numpy as np, torch
+import torch
 from .core import show_images, explorer
 from .checks import as_images, load_image, check_prompts, check_number
-from .shapes import held_out_pairs, make_sample, edit_pair, TEST_SEED
-from .metrics import psnr, edit_scores
-from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
+from .metrics import psnr
+from .vae import pil_to_latents, latents_to_pil
 from .text import prompt_embeddings
 from .schedulers import HandDDIM, ddim_step
 from .loop import check_inputs, denoise, Recorder, strength_start, to_output
-from .img2img import img2img
 
 # %% auto #0
-__all__ = ['DDIMInverse', 'Inversion', 'invert', 'regenerate', 'edit', 'reconstruction', 'reconstruction_sweep',
-           'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'inversion_view', 'inversion_explorer']
+__all__ = ['DDIMInverse', 'Inversion', 'invert', 'regenerate', 'edit', 'inversion_view', 'inversion_explorer']
 
 # %% ../nbs/22_inversion.ipynb #64df7ec1
 class DDIMInverse(HandDDIM):
@@ -123,56 +120,6 @@ def edit(sd, image, source_prompt, target_prompt, *,
     latents = [regenerate(sd, inv, p, start_step=start, guidance=guidance, negative_prompt=negative_prompt,
                           callback=callback, progress=progress) for inv, p in zip(inversions, targets)]
     return to_output(sd, torch.cat(latents), output_type)
-
-# %% ../nbs/22_inversion.ipynb #221d1790
-def reconstruction(sd, image, prompt, *, steps=50, strength=1.0, guidance=1.) -> dict:
-    "Invert and regenerate one `image` under one `prompt`: the result, its PSNR vs the image and vs the VAE round trip."
-    image = load_image(image)
-    inv = invert(sd, image, prompt, steps=steps, strength=strength, guidance=guidance)[0]
-    start = strength_start(steps, strength)
-    rec = latents_to_pil(sd, regenerate(sd, inv, prompt, start_step=start, guidance=guidance))[0]
-    return dict(image=rec, psnr=psnr(rec, image), psnr_vae=psnr(rec, vae_roundtrip(sd, image)[0]))
-
-# %% ../nbs/22_inversion.ipynb #ca5ffec1
-def reconstruction_sweep(sd, *, n=4, steps=(10, 25, 50, 100), guidances=(1., 3.5, 7.5), start=TEST_SEED) -> dict:
-    "Mean reconstruction PSNRs (vs the image, vs the VAE round trip) over `n` held-out images, per steps and guidance."
-    samples = [make_sample(start + i, size=sd.size) for i in range(n)]
-    res = dict(n=n, steps=list(steps), guidances=list(guidances), psnr=[], psnr_vae=[])
-    for s in steps:
-        runs = [[reconstruction(sd, smp['image'], smp['caption'], steps=s, guidance=g) for smp in samples]
-                for g in guidances]
-        for key in ('psnr', 'psnr_vae'): res[key].append([float(np.mean([r[key] for r in row])) for row in runs])
-    return res
-
-def plot_reconstruction_sweep(res: dict):
-    "Reconstruction PSNR (vs the image: solid, vs the VAE round trip: dashed) against steps, one line per guidance."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for j, g in enumerate(res['guidances']):
-        line, = ax.plot(res['steps'], [row[j] for row in res['psnr']], 'o-', label=f'guidance {g:g}')
-        ax.plot(res['steps'], [row[j] for row in res['psnr_vae']], 'o--', color=line.get_color())
-    ax.set_xlabel('inversion + sampling steps'); ax.set_ylabel('PSNR (dB)'); ax.set_xscale('log'); ax.minorticks_off()
-    ax.set_xticks(res['steps'], [str(s) for s in res['steps']])
-    ax.legend(title='solid: vs image, dashed: vs VAE', fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/22_inversion.ipynb #64b1bb6a
-def edit_record(clf, results, pairs) -> dict:
-    "`edit_scores` of edited `results` of `pairs`, with `succeeded`: each pair's success (1 or 0)."
-    return dict(edit_scores(clf, results, pairs),
-                succeeded=[edit_scores(clf, [r], [p])['success'] for r, p in zip(results, pairs)])
-
-def edit_vs_img2img(sd, clf, *, n=20, steps=50, strengths=(0.6, 0.8), guidance=7.5, start=TEST_SEED) -> dict:
-    "`edit_record` of inversion editing and of img2img at each strength, on `n` held-out colour edits: {strength: {...}}."
-    pairs = held_out_pairs(n, 'colour', sd.size, start=start)
-    res = {}
-    for s in strengths:
-        kw = dict(steps=steps, strength=s, guidance=guidance)
-        inverted = [edit(sd, p['image'], p['caption'], p['target_caption'], **kw)[0] for p in pairs]
-        noised = [img2img(sd, p['image'], p['target_caption'], seed=0, **kw)[0] for p in pairs]
-        res[s] = {'inversion': edit_record(clf, inverted, pairs), 'img2img': edit_record(clf, noised, pairs)}
-    return res
 
 # %% ../nbs/22_inversion.ipynb #c834c87a
 def inversion_view(sd, image, inversion, source_prompt, target_prompt, *, strength=0.8, guidance=7.5):

@@ -4,26 +4,20 @@
 
 # %% ../nbs/14_loop.ipynb #f2252528
 from __future__ import annotations
-import inspect, statistics, time
-from dataclasses import replace
-from pathlib import Path
+import inspect
 import numpy as np, torch
 from tqdm.auto import tqdm
-from .core import seconds, randn, make_generator, check_seed, tensor_to_pil, image_grid, show_images, explorer
+from .core import randn, make_generator, check_seed, tensor_to_pil, show_images, explorer
 from .checks import (as_images, check_eta, check_guidance, check_number, check_output_type, check_size,
                           check_steps, check_strength)
-from .models import SCHEDULERS, check_model, make_scheduler, pipeline_reference
-from .shapes import sample_scene, TEST_SEED, BACKGROUNDS
-from .metrics import classify, scene_correct
+from .models import SCHEDULERS, check_model, make_scheduler
 from .vae import pil_to_latents, decode_latents, latents_to_pil
 from .text import prompt_embeddings
 from .unet import predict_x0
 
 # %% auto #0
 __all__ = ['MAX_BATCH', 'check_hook', 'check_inputs', 'denoise', 'Recorder', 'to_output', 'text2img', 'strength_start',
-           'ready_scheduler', 'init_latents', 'noised_start', 'guidance_sweep', 'text2img_batches',
-           'negative_prompt_effect', 'trajectory_images', 'save_gif', 'denoising_gif', 'loop_view', 'loop_explorer',
-           'adherence', 'plot_adherence', 'bench_text2img']
+           'ready_scheduler', 'init_latents', 'noised_start', 'loop_view', 'loop_explorer']
 
 # %% ../nbs/14_loop.ipynb #902b9075
 def _step_kwargs(sched, **kw) -> dict:
@@ -206,54 +200,6 @@ def noised_start(sched, latents, noise, start_step) -> torch.Tensor:
     t = sched.timesteps[start_step * sched.order:][:1].repeat(len(latents))
     return sched.add_noise(latents, noise, t)
 
-# %% ../nbs/14_loop.ipynb #f05f8be1
-def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, scheduler='ddim') -> list:
-    "Images of every prompt (rows) at every guidance scale (columns) from one seed, as a flat row-major list."
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-    columns = [text2img(sd, prompts, steps=steps, guidance=g, seed=seed, scheduler=scheduler) for g in guidances]
-    return [col[i] for i in range(len(prompts)) for col in columns]
-
-# %% ../nbs/14_loop.ipynb #be788401
-def text2img_batches(sd, prompt, *, batch=32, seed=0, **kwargs) -> list:
-    "`text2img` of a long list of prompts, `batch` at a time; the batch starting at prompt `i` is seeded `seed + i`."
-    prompt = [prompt] if isinstance(prompt, str) else list(prompt)
-    return [image for i in range(0, len(prompt), batch)
-            for image in text2img(sd, prompt[i:i + batch], seed=seed + i, **kwargs)]
-
-def negative_prompt_effect(sd, clf, prompt, *, n=64, steps=25, guidance=7.5, seed=0, batch=32) -> dict:
-    "How often `prompt` lands on its most common background over `n` seeds, without and with it as negative prompt."
-    names = list(BACKGROUNDS)
-    def backgrounds(negative_prompt):
-        return classify(clf, text2img_batches(sd, [prompt] * n, negative_prompt=negative_prompt, steps=steps,
-                                              guidance=guidance, seed=seed, batch=batch))[:, 1]
-    plain = backgrounds('')
-    common = int(np.bincount(plain, minlength=len(names)).argmax())
-    negative_prompt = f'a {names[common]} background'
-    return dict(prompt=prompt, negative_prompt=negative_prompt, n=n, without=float(np.mean(plain == common)),
-                with_negative=float(np.mean(backgrounds(negative_prompt) == common)))
-
-# %% ../nbs/14_loop.ipynb #fc4d2f64
-def trajectory_images(sd, rec) -> tuple:
-    "Decoded latents and decoded x0 predictions of a one-prompt run recorded by `rec`: `(latent_images, x0_images)`."
-    if not rec.latents: raise ValueError("the Recorder is empty: pass it as `callback=` to `text2img` or `denoise`")
-    return latents_to_pil(sd, torch.cat(rec.latents)), latents_to_pil(sd, torch.cat(rec.x0))
-
-# %% ../nbs/14_loop.ipynb #545bd710
-def save_gif(frames, path, ms_per_frame=150, hold_last_ms=1000) -> Path:
-    "Save PIL `frames` as a looping GIF at `path`, holding the last frame longer; returns the path."
-    if not frames: raise ValueError("save_gif needs at least one frame")
-    durations = [ms_per_frame] * (len(frames) - 1) + [hold_last_ms]
-    frames[0].save(path, save_all=True, append_images=list(frames[1:]), duration=durations, loop=0)
-    return Path(path)
-
-# %% ../nbs/14_loop.ipynb #7b16662f
-def denoising_gif(sd, prompt, path, *, steps=25, seed=0, guidance=7.5, scheduler='ddim', ms_per_frame=150) -> Path:
-    "Generate `prompt` and save a GIF of every step: decoded latents beside decoded x0 predictions."
-    rec = Recorder(every=1)
-    text2img(sd, prompt, steps=steps, guidance=guidance, seed=seed, scheduler=scheduler, callback=rec)
-    frames = [image_grid(pair, cols=2) for pair in zip(*trajectory_images(sd, rec))]
-    return save_gif(frames, path, ms_per_frame)
-
 # %% ../nbs/14_loop.ipynb #99717a96
 def loop_view(sd, prompt, negative_prompt='', guidance=7.5, steps=25, seed=0, scheduler='ddim'):
     "Figure: x0 predictions at four moments of one `text2img` run, then its final image."
@@ -284,46 +230,3 @@ def loop_explorer(sd, prompt='a red circle and a blue square on a white backgrou
         scheduler=W.Dropdown(options=list(SCHEDULERS), value=scheduler, description='sampler'))
     rows = [['prompt', 'negative_prompt'], ['guidance', 'steps'], ['seed', 'scheduler']]
     return explorer(controls, lambda **values: loop_view(sd, **values), rows)
-
-# %% ../nbs/14_loop.ipynb #ee025fba
-def adherence(sd, clf, guidances=(1, 3, 7.5), *, n=100, n_objects=1, steps=25, seed=0, batch=50,
-              start=TEST_SEED) -> dict:
-    "Fraction of `n` held-out captions with `n_objects` objects generated all-correct, for each guidance scale."
-    scenes = [replace(sample_scene(np.random.default_rng(start + i), n_objects=n_objects), name_background=True)
-              for i in range(n)]
-    res = {}
-    for g in guidances:
-        images = text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=g, seed=seed, batch=batch)
-        res[g] = float(np.mean([scene_correct(p, s)['all'] for p, s in zip(classify(clf, images), scenes)]))
-    return res
-
-# %% ../nbs/14_loop.ipynb #e3cf111c
-def plot_adherence(res: dict, title=''):
-    "Line plot of adherence (fraction all-correct) against guidance scale: `res` maps a label to `{g: fraction}`."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    for label, curve in res.items(): ax.plot([float(g) for g in curve], list(curve.values()), 'o-', label=label)
-    ax.set(xlabel='guidance scale g', ylabel='all attributes right', ylim=(0, 1))
-    ax.set_title(title, fontsize=9); ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/14_loop.ipynb #ace617fe
-def bench_text2img(sd, prompt='a red circle and a blue square on a white background', *, steps=25, seed=0,
-                   guidance=7.5, repeats=5) -> dict:
-    "Median seconds of `text2img` and of `StableDiffusionPipeline` on `sd` (warm-up first, then alternating A-B, B-A)."
-    repeats = check_number(repeats, 'repeats', 1, integer=True)
-    from diffusers import StableDiffusionPipeline
-    pipe = pipeline_reference(sd, StableDiffusionPipeline)
-    runs = dict(
-        dflab=lambda: text2img(sd, prompt, steps=steps, guidance=guidance, seed=seed)[0],
-        diffusers=lambda: pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=sd.size,
-                               width=sd.size, generator=make_generator(seed)).images[0])
-    first = {name: run() for name, run in runs.items()}
-    diff = int(np.abs(np.asarray(first['dflab'], int) - np.asarray(first['diffusers'], int)).max())
-    times = {name: [] for name in runs}
-    for r in range(repeats):
-        for name in (list(runs) if r % 2 == 0 else list(runs)[::-1]): times[name].append(seconds(runs[name]))
-    med = {name: statistics.median(ts) for name, ts in times.items()}
-    return dict(dflab_s=med['dflab'], diffusers_s=med['diffusers'], ratio=med['dflab'] / med['diffusers'],
-                max_pixel_diff=diff, steps=steps, repeats=repeats)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #cfcddd9b
 from __future__ import annotations
-import inspect, json, logging, os, re, time
+import inspect, logging, os, re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +14,9 @@ import dflab
 from .core import get_device, get_dtype, n_params
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'PRESETS', 'INPAINTING', 'PARTS', 'MODEL_KINDS', 'SCHEDULERS', 'REAL_PRESETS', 'RESULTS', 'default_model',
-           'inpainting_model', 'resolve_model', 'SD', 'scheduler_from_config', 'no_progress_bars', 'load_sd',
-           'check_model', 'make_scheduler', 'pipeline_reference', 'on_disk', 'real_model', 'results_folder', 'measured',
-           'on_tiny']
+__all__ = ['WEIGHTS', 'PRESETS', 'INPAINTING', 'PARTS', 'MODEL_KINDS', 'SCHEDULERS', 'default_model', 'inpainting_model',
+           'resolve_model', 'SD', 'scheduler_from_config', 'no_progress_bars', 'load_sd', 'check_model',
+           'make_scheduler', 'pipeline_reference', 'on_disk']
 
 # %% ../nbs/02_models.ipynb #fb9bbc0c
 WEIGHTS = Path(dflab.__file__).parent / 'weights'
@@ -318,70 +317,10 @@ def pipeline_reference(sd, pipeline_cls, **kw):
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-# %% ../nbs/02_models.ipynb #ca753d89
-REAL_PRESETS = {'sd': 'sd-v1-5', 'inpainting': 'sd-v1-5-inpainting', 'sd2': 'sd-2-1-base'}
-_loaded = {}
-
-def _fits(sd, kind) -> bool:
-    "Whether loaded model `sd` is of `kind`."
-    if kind == 'inpainting': return sd.is_inpainting
-    if kind == 'sd2': return sd.unet.config.cross_attention_dim == 1024 and not sd.is_inpainting
-    return not sd.is_inpainting
-
+# %% ../nbs/02_models.ipynb #0b89f2ed
 def on_disk(name) -> bool:
     "Whether model `name` can be loaded without a download."
     target = PRESETS.get(name, name)
     if isinstance(target, Path) or _looks_like_path(str(target)): return Path(target).expanduser().is_dir()
     from huggingface_hub import try_to_load_from_cache
     return isinstance(try_to_load_from_cache(target, 'model_index.json'), str)
-
-# %% ../nbs/02_models.ipynb #66750110
-def real_model(sd, shows, kind='sd'):
-    "A real-SD model of `kind` for a cell that `shows` something, or `None` after one line saying how to get one."
-    if kind not in REAL_PRESETS: raise ValueError(f"kind must be one of {', '.join(REAL_PRESETS)}, got {kind!r}")
-    if not sd.is_tiny:
-        if _fits(sd, kind): return sd
-        if kind == 'inpainting':
-            try: name = inpainting_model(sd.name)
-            except ValueError: name = None
-            if name and on_disk(name): return _loaded.setdefault(name, load_sd(name, device=sd.device))
-    name = REAL_PRESETS[kind]
-    if sd.is_tiny and torch.cuda.is_available() and on_disk(name):
-        return _loaded.setdefault(name, load_sd(name))
-    print(f"Real Stable Diffusion, skipped here: this cell shows {shows}. It needs {name} ({PRESETS[name]}, "
-          f"about 5 GB) and a CUDA GPU: `hf download {PRESETS[name]}`, then `DFLAB_MODEL={name} jupyter lab`.")
-    return None
-
-# %% ../nbs/02_models.ipynb #232938aa
-RESULTS = Path(dflab.__file__).parent / 'results'
-
-def results_folder(sd) -> Path:
-    "Where results measured on `sd`'s model are stored."
-    if sd.is_tiny: return RESULTS / Path(sd.path).name
-    key = re.sub(r'[^\w.-]+', '_', sd.name.strip('/')).strip('_') or 'model'
-    return Path(os.environ.get('DFLAB_RESULTS') or Path.home() / '.cache' / 'dflab' / 'results') / key
-
-def measured(sd, name, compute, recompute=False):
-    "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` (dflab-tiny's if none is stored)."
-    path = results_folder(sd) / f'{name}.json'
-    if recompute:
-        start = time.perf_counter()
-        result = json.loads(json.dumps(compute()))      # as it will read back: dict keys become strings
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(dict(name=name, model=sd.name, seconds=round(time.perf_counter() - start, 1),
-                                        result=result), indent=1) + '\n')
-        return result
-    if not path.exists():
-        path = RESULTS / 'tiny' / f'{name}.json'
-        if not path.exists(): raise FileNotFoundError(f"no stored result {name!r}: measure it with recompute=True")
-        print(f"showing the result stored for dflab-tiny; set RECOMPUTE = True to measure it on {sd.name}")
-    return json.loads(path.read_text())['result']
-
-# %% ../nbs/02_models.ipynb #1f2b589a
-def on_tiny(sd, what) -> bool:
-    "Whether `sd` is the shipped dflab-tiny; if not, one line says that the check of `what` is skipped."
-    if sd.is_tiny: return True
-    print(f"skipped on {sd.name}: {what} holds for the trained dflab-tiny only")
-    if os.environ.get('DFLAB_SKIP_LOG'):
-        with open(os.environ['DFLAB_SKIP_LOG'], 'a') as f: f.write(f"{sd.name}\t{what}\n")
-    return False

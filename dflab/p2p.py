@@ -4,21 +4,16 @@
 
 # %% ../nbs/24_prompt_to_prompt.ipynb #7f082e75
 from __future__ import annotations
-import numpy as np, torch
+import torch
 from .core import randn
 from .checks import check_one_prompt, as_images, load_image, check_number
 from .text import word_ids, prompt_embeddings
 from .loop import check_inputs, denoise, ready_scheduler, strength_start, to_output
 from .attention import attention_hook
-from .shapes import edit_pair, held_out_pairs, TEST_SEED
-from .metrics import edit_scores, psnr, classify, object_correct
 from .inversion import invert, regenerate
-from .img2img import img2img
-from .diffedit import diffedit
 
 # %% auto #0
-__all__ = ['WordSwap', 'swapped_tokens', 'prompt_to_prompt', 'generation_scores', 'p2p_scores', 'compare_editors',
-           'plot_tradeoff']
+__all__ = ['WordSwap', 'swapped_tokens', 'prompt_to_prompt']
 
 # %% ../nbs/24_prompt_to_prompt.ipynb #4fd5ae95
 class WordSwap:
@@ -92,57 +87,3 @@ def prompt_to_prompt(sd, source_prompt, target_prompt, *,
             latents = denoise(sd, cond, uncond, latents=(noise * sched.init_noise_sigma).repeat(2, 1, 1, 1),
                               steps=steps, guidance=guidance, scheduler=sched, callback=step_done, progress=progress)
     return to_output(sd, latents, output_type)
-
-# %% ../nbs/24_prompt_to_prompt.ipynb #cb1804d5
-def generation_scores(sd, clf, pairs, *, taus=(0., 0.4, 1.), steps=50, guidance=7.5) -> dict:
-    "Prompt-to-prompt from noise on the captions of edit `pairs` (seed i for pair i): success, kept and PSNR per `tau`."
-    res = {}
-    for tau in taus:
-        out = [prompt_to_prompt(sd, p['caption'], p['target_caption'], tau=tau, seed=i, steps=steps, guidance=guidance)
-               for i, p in enumerate(pairs)]
-        sources, targets = classify(clf, [s for s, _ in out]), classify(clf, [t for _, t in out])
-        others = [np.arange(6) != 3 + 2 * p['index'] for p in pairs]      # every label but the edited colour
-        res[tau] = dict(success=float(np.mean([object_correct(t, p['target_scene'], p['index'])
-                                               for t, p in zip(targets, pairs)])),
-                        kept=float(np.mean([(s[o] == t[o]).all() for s, t, o in zip(sources, targets, others)])),
-                        psnr_source=float(np.mean([psnr(s, t) for s, t in out])))
-    return res
-
-# %% ../nbs/24_prompt_to_prompt.ipynb #f79a0569
-def p2p_scores(sd, clf, pairs, *, taus=(0., 0.2, 0.4, 0.6, 0.8, 1.), guidance=7.5, strength=0.8,
-               steps=50) -> dict:
-    "`edit_scores` of prompt-to-prompt's targets on edit `pairs` at each `tau`, with the sources' PSNR outside the change."
-    res = {}
-    for tau in taus:
-        out = [prompt_to_prompt(sd, p['caption'], p['target_caption'], image=p['image'], tau=tau, guidance=guidance,
-                                strength=strength, steps=steps) for p in pairs]
-        kept = [psnr(source, p['image'], mask=~p['mask']) for (source, _), p in zip(out, pairs)]
-        res[tau] = dict(edit_scores(clf, [target for _, target in out], pairs), source_psnr_outside=float(np.mean(kept)))
-    return res
-
-# %% ../nbs/24_prompt_to_prompt.ipynb #84896775
-def compare_editors(sd, clf, *, n=30, p2p=None, kind='colour', n_objects=2, start=TEST_SEED) -> dict:
-    "On `n` held-out edit pairs: `p2p_scores` per guidance (`p2p`: guidance → taus), DiffEdit's and img2img's scores."
-    pairs = held_out_pairs(n, kind, sd.size, n_objects, start)
-    p2p = p2p or {7.5: (0., 0.4, 1.)}
-    args = lambda p: (p['image'], p['caption'], p['target_caption'])
-    return {'prompt-to-prompt': {g: p2p_scores(sd, clf, pairs, taus=taus, guidance=g) for g, taus in p2p.items()},
-            'DiffEdit': edit_scores(clf, [diffedit(sd, *args(p))[0] for p in pairs], pairs),
-            'img2img': edit_scores(clf, [img2img(sd, p['image'], p['target_caption'])[0] for p in pairs], pairs)}
-
-# %% ../nbs/24_prompt_to_prompt.ipynb #2dece640
-def plot_tradeoff(res: dict):
-    "Edit success against PSNR outside the change: prompt-to-prompt's `tau` curves beside the other editors."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, (g, by_tau) in enumerate(res['prompt-to-prompt'].items()):
-        xs, ys = [v['psnr_outside'] for v in by_tau.values()], [v['success'] for v in by_tau.values()]
-        ax.plot(xs, ys, 'o-', color=f'C{k}', label=f'prompt-to-prompt, guidance {g}')
-        for j, (tau, x, y) in enumerate(zip(by_tau, xs, ys)):
-            ax.annotate(f'τ={float(tau):g}', (x, y), fontsize=7, xytext=(4, 3 if j % 2 else -9), textcoords='offset points')
-    for k, name in enumerate(n for n in res if n != 'prompt-to-prompt'):
-        ax.plot(res[name]['psnr_outside'], res[name]['success'], 's', ms=8, color=f'C{k + 3}', label=name)
-    ax.set(xlabel='PSNR outside the change (dB)', ylabel='edit success', ylim=(0, 1))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig

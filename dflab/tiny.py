@@ -8,8 +8,7 @@ import argparse, datetime, functools, json, logging, math, os, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import (gaussian_blur, make_generator, n_params, pil_to_tensor, tensor_to_pil, tensor_to_uint8,
-                        uint8_to_tensor)
+from .core import gaussian_blur, make_generator, pil_to_tensor, tensor_to_pil, tensor_to_uint8, uint8_to_tensor
 from .checks import check_number
 from .models import WEIGHTS, no_progress_bars
 from .shapes import TEST_SEED, make_sample, sample_scene, scene_labels

@@ -11,7 +11,7 @@ otherwise idle machine. The model defaults to DFLAB_MODEL, else the embedded dfl
 import argparse, platform
 import torch
 from dflab.models import load_sd
-from dflab.diffedit import benchmark_masks, benchmark_table
+from dflab.studies import benchmark_masks, benchmark_table
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np, torch
 from dflab.archs import build_random_sd
 from dflab.models import load_sd
-from dflab.loop import bench_text2img
+from dflab.studies import bench_text2img
 from dflab.diffedit import diffedit_mask
 
 def _model_folder(folder) -> Path:

@@ -7,7 +7,7 @@ printed (ratio > 1: text2img is slower). The model defaults to DFLAB_MODEL, else
 import argparse, platform
 import torch
 from dflab.models import load_sd
-from dflab.loop import bench_text2img
+from dflab.studies import bench_text2img
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -24,7 +24,8 @@ from dflab.archs import build_random_sd
 from dflab.models import load_sd, make_scheduler, pipeline_reference
 from dflab.vae import vae_view
 from dflab.schedulers import noise_view
-from dflab.loop import text2img, denoise, Recorder, loop_view, scheduler_view
+from dflab.loop import text2img, denoise, Recorder, loop_view
+from dflab.samplers import scheduler_view
 from dflab.text import prompt_embeddings
 from dflab.attention import attention_maps
 from dflab.img2img import img2img, pipeline_tensor, img2img_view

@@ -15,7 +15,8 @@ from dflab.core import image_grid, show_images
 from dflab.models import load_sd
 from dflab.shapes import TEST_SEED, edit_pair
 from dflab.vae import latents_to_pil
-from dflab.loop import text2img, guidance_sweep, denoising_gif
+from dflab.loop import text2img
+from dflab.studies import guidance_sweep, denoising_gif
 from dflab.inversion import invert, regenerate, edit
 from dflab.diffedit import diffedit_mask, diffedit, overlay
 
