@@ -4,14 +4,15 @@
 
 # %% ../nbs/02b_course.ipynb #5ea6067d
 from __future__ import annotations
-import json, os, re, time
+import hashlib, inspect, json, os, re, time
 from pathlib import Path
 import torch
 import dflab
 from .models import PRESETS, inpainting_model, load_sd, on_disk
 
 # %% auto #0
-__all__ = ['REAL_PRESETS', 'RESULTS', 'real_model', 'results_folder', 'measured', 'on_tiny']
+__all__ = ['REAL_PRESETS', 'RESULTS', 'LAB_SETTINGS', 'real_model', 'code_hash', 'weights_hash', 'results_folder', 'measured',
+           'on_tiny', 'clean_on_save', 'lab_args', 'lab_cli']
 
 # %% ../nbs/02b_course.ipynb #ca753d89
 REAL_PRESETS = {'sd': 'sd-v1-5', 'inpainting': 'sd-v1-5-inpainting', 'sd2': 'sd-2-1-base'}
@@ -40,6 +41,67 @@ def real_model(sd, shows, kind='sd'):
           f"about 5 GB) and a CUDA GPU: `hf download {PRESETS[name]}`, then `DFLAB_MODEL={name} jupyter lab`.")
     return None
 
+# %% ../nbs/02b_course.ipynb #fb4cb5ff
+_SIMPLE = (int, float, str, bytes, bool, type(None), tuple, list, dict, frozenset, set)
+
+def _stable_repr(value) -> str:
+    "`repr(value)` the same in every process: sets sorted, no memory addresses."
+    if isinstance(value, (set, frozenset)): return repr(sorted(_stable_repr(v) for v in value))
+    return re.sub(r' at 0x[0-9a-f]+', '', repr(value))
+
+def _code_objects(code):
+    "`code` and every code object nested in it (lambdas, comprehensions, inner functions)."
+    yield code
+    for c in code.co_consts:
+        if inspect.iscode(c): yield from _code_objects(c)
+
+def _ours(obj) -> bool:
+    "Whether `obj` is dflab's or the notebook's own (not a library's, whose version pins it)."
+    module = getattr(obj, '__module__', None) or '__main__'
+    return module.startswith('dflab') or module == '__main__'
+
+def _reached(obj, seen):
+    "The (name, text) pieces of `obj`'s fingerprint: its source, then those of the dflab code it reaches."
+    obj = inspect.unwrap(obj)
+    if id(obj) in seen: return []
+    seen.add(id(obj))
+    if inspect.isclass(obj):
+        parts = [(obj.__qualname__, inspect.getsource(obj))]
+        for f in vars(obj).values():
+            f = getattr(f, '__func__', f)
+            if inspect.isfunction(f): parts += _reached_names(f, seen)
+        return parts
+    if (getattr(obj, '__module__', None) or '').startswith('dflab'): text = inspect.getsource(obj)
+    else:       # code in a notebook cell (the call handed to `measured`): its literals and the names it uses
+        text = repr([(c.co_names, [_stable_repr(k) for k in c.co_consts if not inspect.iscode(k)])
+                     for c in _code_objects(obj.__code__)])
+    return [(obj.__qualname__, text)] + _reached_names(obj, seen)
+
+def _reached_names(fn, seen):
+    "The fingerprint pieces of the dflab functions, classes and constants that function `fn` names."
+    parts = []
+    for code in _code_objects(fn.__code__):
+        for name in code.co_names:
+            if name not in fn.__globals__: continue         # an attribute or a builtin
+            value = inspect.unwrap(fn.__globals__[name])     # the function inside a decorator (`torch.no_grad`)
+            if inspect.isfunction(value) or inspect.isclass(value):
+                if _ours(value): parts += _reached(value, seen)
+            elif isinstance(value, _SIMPLE) and not name.startswith('__'): parts.append((name, _stable_repr(value)))
+    return parts
+
+def code_hash(compute) -> str:
+    "A fingerprint of function `compute` and of all the dflab code and constants it reaches."
+    parts = sorted(set(_reached(compute, set())))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+def weights_hash(sd) -> str:
+    "A fingerprint of the weight files of `sd`'s model (its name, for a model from the hub)."
+    folder = Path(sd.path)
+    files = sorted(folder.rglob('*.safetensors')) if folder.is_dir() else []
+    h = hashlib.sha256(sd.name.encode() if not files else b'')
+    for f in files: h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
 # %% ../nbs/02b_course.ipynb #232938aa
 RESULTS = Path(dflab.__file__).parent / 'results'
 
@@ -57,13 +119,26 @@ def measured(sd, name, compute, recompute=False):
         result = json.loads(json.dumps(compute()))      # as it will read back: dict keys become strings
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(dict(name=name, model=sd.name, seconds=round(time.perf_counter() - start, 1),
-                                        result=result), indent=1) + '\n')
+                                        code=code_hash(compute), weights=weights_hash(sd), result=result),
+                                   indent=1) + '\n')
         return result
     if not path.exists():
         path = RESULTS / 'tiny' / f'{name}.json'
         if not path.exists(): raise FileNotFoundError(f"no stored result {name!r}: measure it with recompute=True")
         print(f"showing the result stored for dflab-tiny; set RECOMPUTE = True to measure it on {sd.name}")
-    return json.loads(path.read_text())['result']
+    stored = json.loads(path.read_text())
+    if 'code' in stored: _check_current(stored, name, compute, sd if path.parent == results_folder(sd) else None)
+    return stored['result']
+
+def _check_current(stored, name, compute, sd):
+    "Say (or, as the tests run, raise) that result `name` was made by other code or other weights."
+    stale = [what for what, now in (('code', code_hash(compute)), ('weights', sd and weights_hash(sd)))
+             if now is not None and stored[what] != now]
+    if not stale: return
+    message = (f"the stored result {name!r} was measured with other {' and '.join(stale)} than this: "
+               "set RECOMPUTE = True to measure it again")
+    if os.environ.get('IN_TEST') == '1': raise RuntimeError(message)      # set by nbdev_test
+    print(message)
 
 # %% ../nbs/02b_course.ipynb #1f2b589a
 def on_tiny(sd, what) -> bool:
@@ -73,3 +148,41 @@ def on_tiny(sd, what) -> bool:
     if os.environ.get('DFLAB_SKIP_LOG'):
         with open(os.environ['DFLAB_SKIP_LOG'], 'a') as f: f.write(f"{sd.name}\t{what}\n")
     return False
+
+# %% ../nbs/02b_course.ipynb #789c44ef
+LAB_SETTINGS = {'@jupyterlab/apputils-extension:notification': {'fetchNews': 'false', 'checkForUpdates': False}}
+
+def _course_settings(folder: Path) -> Path | None:
+    "dflab's `settings.ini` in `folder` or a folder above it."
+    for p in [folder, *folder.parents]:
+        f = p / 'settings.ini'
+        if f.exists() and re.search(r'(?m)^lib_name\s*=\s*dflab\s*$', f.read_text()): return f
+    return None
+
+def clean_on_save(model, path, contents_manager, **kwargs):
+    "JupyterLab's pre-save hook: a notebook of this course is saved as `nbdev_clean` leaves it."
+    if model.get('type') != 'notebook': return
+    settings = _course_settings((Path(contents_manager.root_dir) / path).resolve().parent)
+    if settings is None: return                          # someone else's notebook: saved as it is
+    from nbdev.clean import clean_nb
+    from nbdev.config import get_config
+    cfg = get_config(path=settings.parent)
+    clean_nb(model['content'], allowed_metadata_keys=cfg.get('allowed_metadata_keys', '').split(),
+             allowed_cell_metadata_keys=cfg.get('allowed_cell_metadata_keys', '').split(), clean_ids=cfg.clean_ids)
+
+# %% ../nbs/02b_course.ipynb #24d94689
+def lab_args(settings_dir) -> list:
+    "`jupyter lab` options for the course, its settings written to folder `settings_dir`."
+    from jupyterlab.commands import get_app_dir
+    settings_dir = Path(settings_dir)
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    installed = Path(get_app_dir()) / 'settings' / 'overrides.json'       # what the environment already overrides
+    overrides = json.loads(installed.read_text()) if installed.exists() else {}
+    (settings_dir / 'overrides.json').write_text(json.dumps({**overrides, **LAB_SETTINGS}, indent=1))
+    return ['--ContentsManager.pre_save_hook=dflab.course.clean_on_save', f'--LabApp.app_settings_dir={settings_dir}']
+
+def lab_cli():
+    "Start JupyterLab for the course: `dflab-lab [jupyter lab options]`."
+    import sys
+    args = lab_args(Path.home() / '.cache' / 'dflab' / 'lab-settings') + sys.argv[1:]
+    os.execv(sys.executable, [sys.executable, '-m', 'jupyter', 'lab', *args])

@@ -12,7 +12,9 @@ live widget (its slider present; a `VBox(...)`/`Explorer(...)` text, the static 
 where the widget should be is a failure); the slider's handle is dragged with the mouse (ipywidgets' change event
 with continuous_update=False fires on release) and the bytes of the figure's <img> must change. Every picture a
 notebook shows from the repository (`../images/...`) must load: JupyterLab's root is the repository's folder, as
-the README starts it, and a 403 or 404 for a file in its log is a failure.
+the README starts it, and a 403 or 404 for a file in its log is a failure. JupyterLab starts as `dflab-lab`
+starts it, and one more notebook is opened, not run, and saved: its file must keep its bytes (opening a notebook
+must not turn a clone modified), and JupyterLab's news pop-up must not show.
 
 The notebooks run at the same time (one page and one kernel each, OMP_NUM_THREADS=1 unless set), then their
 explorers are checked one after the other. Each notebook is copied into a temporary folder that mirrors the
@@ -21,6 +23,7 @@ go to ci-artifacts/browser/. Prints ONE summary line; exit status 1 on failure (
 """
 import argparse, base64, json, os, re, secrets, shutil, socket, subprocess, sys, tempfile, time
 from pathlib import Path
+from dflab.course import lab_args
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / 'ci-artifacts' / 'browser'
@@ -29,13 +32,14 @@ CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-backg
                  '--disable-component-update', '--disable-sync', '--no-first-run']
 
 # notebook → (what is moved, regex of the cell that shows the explorer, the slider's description)
+SAVED = '10_vae'   # opened and saved unchanged: opening a notebook must not modify it
+
 CASES = {
     '14_loop': ('guidance slider', r'^\s*loop_explorer\(', 'guidance'),
     '23_diffedit': ('threshold slider', r'threshold_explorer\(', 'threshold'),
 }
 
-SETTINGS = {   # JupyterLab user settings: no dialog, no network, no autosave, every cell in the DOM
-    '@jupyterlab/apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False},
+SETTINGS = {   # JupyterLab user settings: no autosave, every cell in the DOM (dflab-lab's own turn the news off)
     '@jupyterlab/docmanager-extension/plugin': {'autosave': False},
     '@jupyterlab/notebook-extension/tracker': {'windowingMode': 'none'},
     '@jupyterlab/extensionmanager-extension/plugin': {'enabled': False},
@@ -83,7 +87,7 @@ def start_lab(tmp, root, disabled):
     cmd = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
            f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
            f'--LabApp.user_settings_dir={settings}', f'--LabApp.workspaces_dir={tmp / "workspaces"}',
-           '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False']
+           '--LabApp.expose_app_in_browser=True', '--ServerApp.open_browser=False', *lab_args(tmp / 'app-settings')]
     if os.geteuid() == 0: cmd.append('--allow-root')   # CI runs as root
     proc = subprocess.Popen(cmd, env=env, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
@@ -251,6 +255,31 @@ def check_explorer(page, notebook, cells):
     return f'{notebook} ok ({label} {before} → {after} redrew the figure)'
 
 
+def open_and_save(browser, url, token, root, notebook=SAVED):
+    "Open `notebook` without running it and save it: its file must keep its bytes, and no news pop-up may show."
+    path = root / 'nbs' / f'{notebook}.ipynb'
+    before = path.read_bytes()
+    page = browser.new_page()
+    page.goto(f'{url}/lab/workspaces/saved/tree/nbs/{notebook}.ipynb?token={token}', timeout=120_000)
+    page.wait_for_function(f"() => {{ const p = ({JS_PANEL})('nbs/{notebook}.ipynb'); return p && p.kernel === 'idle'; }}",
+                           timeout=120_000)
+    page.wait_for_timeout(2000)                     # JupyterLab writes the kernel's metadata once it is ready
+    mtime = path.stat().st_mtime_ns
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    for _ in range(60):
+        if path.stat().st_mtime_ns != mtime: break
+        page.wait_for_timeout(500)
+    else: raise Failure(f'{notebook}: saving did not write the file in 30 s')
+    page.wait_for_timeout(500)
+    news = page.get_by_text('official Jupyter news').count()
+    page.screenshot(path=ARTIFACTS / f'{notebook}-saved.png')
+    page.close()
+    if path.read_bytes() != before:
+        raise Failure(f'{notebook}: opening and saving it changed the file (a clone would turn modified without an edit)')
+    if news: raise Failure("JupyterLab's news pop-up is showing")
+    return f'{notebook} opened and saved unchanged, no news pop-up'
+
+
 def run_checks(browser, url, token, notebooks, timeout, fail):
     "Run All in every notebook at once (one page each), then check each one's explorer; return the ok lines."
     pages, ok = {}, []
@@ -281,7 +310,7 @@ def run_checks(browser, url, token, notebooks, timeout, fail):
 
 def run_in_lab(tmp, notebooks, nbs, args, fail):
     "Start JupyterLab and Chromium, run the checks, stop both; return the ok lines."
-    try: proc, url, token, log = start_lab(tmp, mirror(tmp, notebooks, nbs), args.disable_extension)
+    try: proc, url, token, log = start_lab(tmp, mirror(tmp, notebooks + [SAVED], nbs), args.disable_extension)
     except Failure as e:
         for notebook in notebooks: fail(notebook, e)
         return []
@@ -290,6 +319,8 @@ def run_in_lab(tmp, notebooks, nbs, args, fail):
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             ok = run_checks(browser, url, token, notebooks, args.timeout, fail)
+            try: ok.append(open_and_save(browser, url, token, tmp / 'repo'))
+            except Exception as e: fail(SAVED, e)
             browser.close()
             return ok
     finally:
@@ -323,7 +354,7 @@ def main(argv=None):
                      if (ARTIFACTS / 'jupyterlab.log').exists() else [])
     if missing: failures['pictures'] = f"JupyterLab could not serve {', '.join(missing)} (a notebook shows a file the server cannot reach)"
     for notebook, message in failures.items(): print(f'browser test failure: {notebook}: {message}')
-    parts = [next((line for line in ok if line.startswith(f'{n} ')), f'{n} FAILED') for n in notebooks]
+    parts = [next((line for line in ok if line.startswith(f'{n} ')), f'{n} FAILED') for n in notebooks + [SAVED]]
     print(f'browser test: {", ".join(parts)}, {time.monotonic() - start:.0f} s'
           f' (screenshots in {ARTIFACTS.relative_to(ROOT)}/)')
     return 1 if failures else 0
