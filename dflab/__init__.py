@@ -24,7 +24,7 @@ _PUBLIC = {
     'attention': ['attention_maps', 'record_attention', 'AttentionMaps'],
     'img2img': ['img2img'],
     'inpainting': ['inpaint', 'inpaint_blended', 'inpaint_conditioned'],
-    'inversion': ['invert', 'regenerate', 'edit'],
+    'inversion': ['invert', 'regenerate', 'inversion_edit'],
     'diffedit': ['diffedit_mask', 'diffedit', 'fast_diffedit'],
     'p2p': ['prompt_to_prompt'],
 }

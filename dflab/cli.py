@@ -13,7 +13,7 @@ from .models import PRESETS, SCHEDULERS, default_model, load_sd, on_disk
 from .loop import text2img
 from .img2img import img2img
 from .inpainting import inpaint
-from .inversion import edit
+from .inversion import inversion_edit
 from .diffedit import diffedit_mask, diffedit, overlay
 
 # %% auto #0
@@ -94,7 +94,7 @@ COMMANDS = {   # subcommand: (technique, what it does, its inputs)
              "the image (chapter 10)", 'image source target'),
     'diffedit': (diffedit, 'change IMAGE from SOURCE to TARGET inside its DiffEdit mask (chapter 10)',
                  'image source target'),
-    'edit': (edit, 'change IMAGE from SOURCE to TARGET by DDIM inversion (chapter 9)', 'image source target'),
+    'edit': (inversion_edit, 'change IMAGE from SOURCE to TARGET by DDIM inversion (chapter 9)', 'image source target'),
 }
 INPUTS = dict(prompts=dict(nargs='+', metavar='PROMPT', help='what to draw: one image per prompt'),
               image=dict(type=readable(as_images), metavar='IMAGE', help='the image: a path or a URL'),

@@ -4,9 +4,9 @@
 
 # %% ../nbs/22_inversion.ipynb #8e613ee2
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
-import torch
+import torch, torch.nn.functional as F
 from .core import show_images, explorer
 from .checks import as_images, load_image, check_prompts, check_number
 from .metrics import psnr
@@ -16,7 +16,8 @@ from .schedulers import HandDDIM, ddim_step
 from .loop import check_inputs, denoise, Recorder, strength_start, to_output
 
 # %% auto #0
-__all__ = ['DDIMInverse', 'Inversion', 'invert', 'regenerate', 'edit', 'inversion_view', 'inversion_explorer']
+__all__ = ['INVERSION_METHODS', 'DDIMInverse', 'Inversion', 'invert', 'regenerate', 'inversion_edit', 'NullText', 'guidance_view',
+           'guidance_explorer', 'inversion_view', 'inversion_explorer']
 
 # %% ../nbs/22_inversion.ipynb #64df7ec1
 class DDIMInverse(HandDDIM):
@@ -43,13 +44,20 @@ class Inversion:
     "DDIM-inverted latents of one image: `latents[k]` after `k` of `steps` inversion steps (`latents[0]`: clean)."
     latents: torch.Tensor
     steps: int
+    uncond: torch.Tensor | None = None   # per-step unconditional embeddings `(k, 1, tokens, dim)`, noisiest step first
+    method: str = 'ddim'                 # how it was made: a name in `INVERSION_METHODS`
+
+    @property
+    def first_step(self) -> int:
+        "The earliest `start_step` a denoise from this inversion can have."
+        return self.steps - len(self.latents) + 1
 
     def _check(self, start_step) -> int:
         "`start_step` if the inversion climbed far enough to start there."
         start_step = check_number(start_step, 'start_step', 0, self.steps - 1, integer=True)
         if self.steps - start_step >= len(self.latents):
-            raise ValueError(f"the image was inverted only far enough for start_step >= "
-                             f"{self.steps - len(self.latents) + 1}, got {start_step}: invert with a higher strength")
+            raise ValueError(f"the image was inverted only far enough for start_step >= {self.first_step}, "
+                             f"got {start_step}: invert with a higher strength")
         return start_step
 
     def start(self, start_step=0) -> torch.Tensor:
@@ -68,15 +76,28 @@ def _per_image(prompt, n, name) -> list:
         raise ValueError(f"got {len(prompts)} {name}s for {n} images: give one {name}, or one per image")
     return prompts * n if len(prompts) == 1 else prompts
 
+INVERSION_METHODS = ('ddim', 'null-text', 'negative-prompt')
+
 def invert(sd, image, prompt, *,
            steps=50,            # steps of the DDIM schedule
            strength=1.0,        # fraction of the steps climbed (1: up to pure noise)
-           guidance=1.,         # classifier-free guidance while inverting (1: none)
-           negative_prompt='',  # the unconditional prompt of the guidance
+           guidance=1.,         # 'ddim': guidance while inverting (1: none); 'null-text': the guidance it is tuned for
+           negative_prompt='',  # the unconditional prompt of the guidance ('ddim' only)
+           method='ddim',       # a name in `INVERSION_METHODS` (see "Inversion that holds under guidance")
+           inner_steps=10,      # 'null-text': optimisation steps per denoising step
            callback=None,       # `callback(i, t, latents, x0)` after every inversion step
            progress=False) -> list:
     "DDIM-invert each image (in any form) under `prompt`, climbing the last `strength` of `steps`; one `Inversion` each."
     check_inputs(sd, steps=steps, strength=strength, guidance=guidance, callback=callback)
+    if method not in INVERSION_METHODS:
+        raise ValueError(f"method must be one of {', '.join(INVERSION_METHODS)}, got {method!r}")
+    inner_steps = check_number(inner_steps, 'inner_steps', 0, integer=True)
+    if method != 'ddim' and negative_prompt:
+        raise ValueError(f"{method} inversion makes its own unconditional embeddings: leave negative_prompt out")
+    if method != 'ddim':
+        plain = invert(sd, image, prompt, steps=steps, strength=strength, callback=callback, progress=progress)
+        return [_with_uncond(sd, inv, p, method, guidance, inner_steps)
+                for inv, p in zip(plain, _per_image(prompt, len(plain), 'prompt'))]
     start = strength_start(steps, strength)
     images = as_images(image)
     if len({im.size for im in images}) > 1: raise ValueError("all images must have the same size: invert them one by one")
@@ -96,30 +117,105 @@ def regenerate(sd, inversion: Inversion, prompt, *, start_step=0, guidance=1., n
     "Denoise `inversion` from its latents at `start_step` under `prompt` with `HandDDIM`; returns the final latents."
     latents = inversion.start(start_step)
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
+    if inversion.uncond is not None:           # null-text or negative-prompt inversion: its own, one per step
+        if negative_prompt:
+            raise ValueError(f"a {inversion.method} inversion brings its own unconditional embeddings: "
+                             "leave negative_prompt out")
+        uncond = inversion.uncond[start_step - inversion.first_step:].to(sd.device, cond.dtype)
+        uncond = uncond.expand(-1, len(cond), -1, -1)
     return denoise(sd, cond, uncond, latents=latents.to(sd.device, sd.unet.dtype).repeat(len(cond), 1, 1, 1),
                    steps=inversion.steps, guidance=guidance, start_step=start_step, scheduler=HandDDIM(sd),
                    blend=blend, callback=callback, progress=progress)
 
 # %% ../nbs/22_inversion.ipynb #507b394e
-def edit(sd, image, source_prompt, target_prompt, *,
+def inversion_edit(sd, image, source_prompt, target_prompt, *,
          steps=50,            # steps of the DDIM schedule
          strength=0.8,        # fraction of the steps inverted and regenerated
          guidance=7.5,        # classifier-free guidance while regenerating
-         invert_guidance=1.,  # guidance while inverting (1: none, the most faithful inversion)
-         negative_prompt='',
+         invert_guidance=1.,  # guidance while inverting (1: none, the most faithful inversion); 'ddim' only
+         negative_prompt='',  # 'ddim' only
+         inversion='ddim',    # a name in `INVERSION_METHODS`
+         inner_steps=10,      # 'null-text': optimisation steps per step
          callback=None,       # `callback(i, t, latents, x0)` after every regeneration step
          progress=False,
          output_type='pil') -> list:
-    "Edit each image (any form) by DDIM-inverting it under `source_prompt` and regenerating under `target_prompt`."
+    "Edit each image (any form) by inverting it under `source_prompt` and regenerating under `target_prompt`."
     check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, callback=callback)
     n = len(as_images(image))
     targets = _per_image(target_prompt, n, 'target_prompt')
     start = strength_start(steps, strength)
-    inversions = invert(sd, image, source_prompt, steps=steps, strength=strength, guidance=invert_guidance,
-                        negative_prompt=negative_prompt, progress=progress)
+    inversions = invert(sd, image, source_prompt, steps=steps, strength=strength,
+                        guidance=invert_guidance if inversion == 'ddim' else guidance, negative_prompt=negative_prompt,
+                        method=inversion, inner_steps=inner_steps, progress=progress)
     latents = [regenerate(sd, inv, p, start_step=start, guidance=guidance, negative_prompt=negative_prompt,
                           callback=callback, progress=progress) for inv, p in zip(inversions, targets)]
     return to_output(sd, torch.cat(latents), output_type)
+
+# %% ../nbs/22_inversion.ipynb #39d6f106
+class NullText:
+    "`denoise`'s `uncond` for null-text inversion: each step's unconditional embedding, tuned to land on `reference`."
+    def __init__(self, sd, sched, cond, uncond,
+                 reference,          # latents `(steps, B, C, h, w)` the guided steps should reach, in denoising order
+                 guidance,           # the classifier-free guidance it is tuned for
+                 inner_steps=10,     # Adam steps per denoising step (0: the embedding stays as it was)
+                 lr=1e-2,            # Adam's learning rate
+                 tol=1e-5):          # stop a step's optimisation below this loss
+        self.sd, self.sched, self.cond, self.reference, self.guidance = sd, sched, cond, reference, guidance
+        self.inner_steps, self.lr, self.tol = inner_steps, lr, tol
+        self.current, self.found, self.losses = uncond.float(), [], []
+
+    def __call__(self, i, t, latents):
+        "Step `i`'s embedding, tuned from the one step `i - 1` found (the loop calls this before each step)."
+        unet = lambda emb: self.sd.unet(latents, t, encoder_hidden_states=emb.to(latents.dtype)).sample
+        with torch.no_grad(): out_c = unet(self.cond)
+        emb = self.current.detach().clone().requires_grad_(True)
+        opt, loss = torch.optim.Adam([emb], lr=self.lr), None
+        with torch.enable_grad():
+            for _ in range(self.inner_steps):
+                out_u = unet(emb)
+                landed = self.sched.step(out_u + self.guidance * (out_c - out_u), t, latents).prev_sample
+                loss = F.mse_loss(landed.float(), self.reference[i].to(landed.device).float())
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"null-text optimisation diverged at step {i} (loss {loss.item()}): "
+                                             "lower lr")
+                if loss.item() < self.tol: break
+                emb.grad, = torch.autograd.grad(loss, emb)
+                opt.step()
+        self.current = emb.detach()
+        self.found.append(self.current)
+        self.losses.append(None if loss is None else loss.item())
+        return self.current.to(latents.dtype)
+
+# %% ../nbs/22_inversion.ipynb #a3262e5d
+def _with_uncond(sd, inversion: Inversion, prompt, method, guidance, inner_steps) -> Inversion:
+    "`inversion` with the per-step unconditional embeddings of `method` for `prompt`."
+    cond, uncond = prompt_embeddings(sd, prompt)
+    n = len(inversion.latents) - 1
+    if method == 'negative-prompt':
+        return replace(inversion, uncond=cond.cpu().expand(n, -1, -1, -1).clone(), method=method)
+    sched = HandDDIM(sd)
+    tuner = NullText(sd, sched, cond, uncond, inversion.reference(inversion.first_step), guidance, inner_steps)
+    denoise(sd, cond, tuner, latents=inversion.start(inversion.first_step).to(sd.device, sd.unet.dtype),
+            steps=inversion.steps, start_step=inversion.first_step, guidance=guidance, scheduler=sched)
+    return replace(inversion, uncond=torch.stack(tuner.found).cpu(), method=method)
+
+# %% ../nbs/22_inversion.ipynb #28a5dc5b
+def guidance_view(sd, image, prompt, plain: Inversion, guidance, tuned: dict, inner_steps=5):
+    "Figure: `image` regenerated at `guidance` from its `plain`, null-text (cached in `tuned`) and negative-prompt inversions."
+    if guidance not in tuned: tuned[guidance] = _with_uncond(sd, plain, prompt, 'null-text', guidance, inner_steps)
+    negative = _with_uncond(sd, plain, prompt, 'negative-prompt', guidance, 0)
+    ims = [latents_to_pil(sd, regenerate(sd, inv, prompt, guidance=guidance))[0] for inv in (plain, tuned[guidance], negative)]
+    return show_images([image] + ims, size=2.5, titles=['image'] + [f'{m}, g = {guidance:g}: {psnr(im, image):.1f} dB'
+                                                                    for m, im in zip(INVERSION_METHODS, ims)])
+
+def guidance_explorer(sd, image, prompt, *, steps=25, inner_steps=5, tuned=None):
+    "Widget: a guidance slider over `image` (any form) regenerated from its three inversions (`guidance_view`)."
+    import ipywidgets as W
+    image = load_image(image)
+    plain, tuned = invert(sd, image, prompt, steps=steps)[0], {} if tuned is None else tuned
+    guidance = W.FloatSlider(value=7.5, min=1., max=10., step=0.5, description='guidance', continuous_update=False)
+    return explorer(dict(guidance=guidance), header=f'<b>{prompt}</b>, {steps} steps',
+                    render=lambda guidance: guidance_view(sd, image, prompt, plain, guidance, tuned, inner_steps))
 
 # %% ../nbs/22_inversion.ipynb #c834c87a
 def inversion_view(sd, image, inversion, source_prompt, target_prompt, *, strength=0.8, guidance=7.5):

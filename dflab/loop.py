@@ -64,13 +64,32 @@ def check_inputs(sd, channels=4, **inputs):
     if inputs.get('eta'): _check_eta_applies(make_scheduler(sd, inputs.get('scheduler', 'ddim')), inputs['eta'])
 
 # %% ../nbs/14_loop.ipynb #2fe27790
+def _check_uncond(uncond, cond, name):
+    "Refuse unconditional embeddings `uncond` unless shaped like `cond`."
+    _check_tensor(uncond, name, 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
+    if uncond.shape != cond.shape:
+        raise ValueError(f"conditional {tuple(cond.shape)} and unconditional {tuple(uncond.shape)} embeddings differ")
+    return uncond
+
+def _uncond_at(uncond, cond, n_steps):
+    "A function `(i, t, latents)` → step `i`'s unconditional embeddings, from `uncond` in any of its three forms."
+    if uncond is None or isinstance(uncond, torch.Tensor) and uncond.ndim == 3: return lambda i, t, latents: uncond
+    if isinstance(uncond, torch.Tensor):
+        if len(uncond) != n_steps:
+            raise ValueError(f"uncond holds embeddings for {len(uncond)} steps, but {n_steps} steps run: give one per step")
+        return lambda i, t, latents: uncond[i]
+    return lambda i, t, latents: _check_uncond(uncond(i, t, latents), cond, 'uncond(i, t, latents)')
+
 def _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator):
     "Refuse embeddings, start latents and extra channels the UNet cannot take, and a seed that would be ignored."
     _check_tensor(cond, 'cond', 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
-    if uncond is not None:
-        _check_tensor(uncond, 'uncond', 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
-        if uncond.shape != cond.shape:
-            raise ValueError(f"conditional {tuple(cond.shape)} and unconditional {tuple(uncond.shape)} embeddings differ")
+    if isinstance(uncond, torch.Tensor) and uncond.ndim == 4:
+        _check_tensor(uncond, 'uncond', 4, 'a tensor (steps, B, tokens, dim) of per-step embeddings')
+        if uncond.shape[1:] != cond.shape:
+            raise ValueError(f"per-step unconditional embeddings {tuple(uncond.shape)} do not match the conditional "
+                             f"{tuple(cond.shape)}: give (steps, {', '.join(map(str, cond.shape))})")
+    elif uncond is not None and not (callable(uncond) and not isinstance(uncond, torch.Tensor)):
+        _check_uncond(uncond, cond, 'uncond')
     if seed is not None and generator is not None:
         raise ValueError("give seed or generator, not both: the seed would be ignored")
     c = sd.latent_channels
@@ -90,7 +109,8 @@ def _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator):
                              f"besides the {c} latent channels")
 
 @torch.no_grad()
-def denoise(sd, cond, uncond=None, *,
+def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, one per step run (steps, B, tokens, dim),
+                                       # or a function `uncond(i, t, latents)` giving step `i`'s
             latents=None,      # start latents (fresh noise if `None`)
             steps=50,          # steps of the whole schedule
             guidance=7.5,      # classifier-free guidance scale (1: no unconditional pass)
@@ -114,9 +134,10 @@ def denoise(sd, cond, uncond=None, *,
     g = generator if generator is not None else make_generator(seed)
     if latents is None: latents = _start_latents(sd, sched, len(cond), size, g)
     use_cfg = uncond is not None and guidance != 1
-    emb = torch.cat([uncond, cond]) if use_cfg else cond
+    uncond_at = _uncond_at(uncond, cond, steps - start_step)
     step_kw = _step_kwargs(sched, eta=eta, generator=g)
     for i, t in enumerate(tqdm(sched.timesteps[start_step * sched.order:], disable=not progress)):
+        emb = torch.cat([uncond_at(i, t, latents), cond]) if use_cfg else cond
         x = sched.scale_model_input(torch.cat([latents] * 2) if use_cfg else latents, t)
         inp = x if extra is None else torch.cat([x, torch.cat([extra] * 2) if use_cfg else extra], 1)
         out = sd.unet(inp, t, encoder_hidden_states=emb).sample

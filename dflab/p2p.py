@@ -51,6 +51,8 @@ def prompt_to_prompt(sd, source_prompt, target_prompt, *,
                      steps=50, guidance=7.5, negative_prompt='',
                      seed=None,               # without `image`: the seed of the start noise (0 if None)
                      strength=None,           # with `image`: fraction of the steps inverted and regenerated (0.8 if None)
+                     inversion='ddim',        # with `image`: how it is inverted, a name in `INVERSION_METHODS`
+                     inner_steps=10,          # with inversion='null-text': optimisation steps per step
                      callback=None,           # `callback(i, t, latents, x0)` after every step, both images in `latents`
                      progress=False, output_type='pil') -> list:
     "Word swap: `[source result, target result]`, the target drawn with the source's cross-attention for the first `tau`."
@@ -59,6 +61,8 @@ def prompt_to_prompt(sd, source_prompt, target_prompt, *,
     if image is not None and seed is not None:
         raise ValueError("seed does nothing with image=: the image is DDIM-inverted and regenerated, with nothing "
                          "random; leave seed out")
+    if image is None and inversion != 'ddim':
+        raise ValueError("inversion applies only with image= (how the image is inverted): leave it out")
     if image is None and strength is not None:
         raise ValueError("strength applies only with image= (how far the image is inverted); generating from noise "
                          "always runs every step: leave strength out")
@@ -70,7 +74,9 @@ def prompt_to_prompt(sd, source_prompt, target_prompt, *,
     if image is not None:
         images = as_images(image)
         if len(images) != 1: raise ValueError(f"prompt_to_prompt edits one image, got {len(images)}")
-        inversion = invert(sd, load_image(images[0]), source_prompt, steps=steps, strength=strength, progress=progress)[0]
+        inverted = invert(sd, load_image(images[0]), source_prompt, steps=steps, strength=strength, method=inversion,
+                          guidance=guidance if inversion == 'null-text' else 1., inner_steps=inner_steps,
+                          progress=progress)[0]
     else:
         side = sd.size // sd.vae_factor
         noise = randn((1, sd.latent_channels, side, side), seed=seed, device=sd.device, dtype=sd.unet.dtype)
@@ -80,7 +86,7 @@ def prompt_to_prompt(sd, source_prompt, target_prompt, *,
         if callback is not None: callback(i, t, latents, x0)
     with attention_hook(sd, swap):
         if image is not None:
-            latents = regenerate(sd, inversion, prompts, start_step=start, guidance=guidance,
+            latents = regenerate(sd, inverted, prompts, start_step=start, guidance=guidance,
                                  negative_prompt=negative_prompt, callback=step_done, progress=progress)
         else:
             cond, uncond = prompt_embeddings(sd, prompts, negative_prompt)

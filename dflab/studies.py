@@ -4,7 +4,7 @@
 
 # %% ../nbs/29_studies.ipynb #4cb40b61
 from __future__ import annotations
-import statistics, warnings
+import statistics, time, warnings
 from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
@@ -12,14 +12,14 @@ from PIL import Image
 from .core import image_grid, make_generator, md_table, seconds
 from .checks import check_number, load_image
 from .models import pipeline_reference
-from .shapes import BACKGROUNDS, TEST_SEED, held_out_pairs, make_sample, sample_scene
+from .shapes import BACKGROUNDS, TEST_SEED, held_out_pairs, make_sample, sample_scene, scene_labels
 from .metrics import classify, coverage, edit_scores, mask_iou, object_correct, psnr, scene_correct
 from .vae import latents_to_pil, vae_roundtrip
 from .loop import Recorder, strength_start, text2img
 from .attention import _scaled, attention_maps, cross_attention_layers, layer_resolution, otsu_threshold
 from .img2img import img2img
 from .inpainting import grow_to_latent_grid, inpaint
-from .inversion import edit, invert, regenerate
+from .inversion import INVERSION_METHODS, inversion_edit, invert, regenerate
 from .diffedit import (DiffEditMask, diffedit, diffedit_mask, diffedit_noised, fast_diffedit, make_mask,
                             prompt_pair_embeddings)
 from .p2p import prompt_to_prompt
@@ -29,10 +29,10 @@ __all__ = ['BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', 'text2img_batches
            'save_gif', 'denoising_gif', 'adherence', 'plot_adherence', 'bench_text2img', 'object_words', 'word_scores',
            'measure_word_maps', 'plot_word_maps', 'strength_sweep', 'img2img_scores', 'plot_scores', 'inpaint_edit',
            'inpaint_scores', 'bar_scores', 'reconstruction', 'reconstruction_sweep', 'plot_reconstruction_sweep',
-           'edit_record', 'edit_vs_img2img', 'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle',
-           'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors', 'standard_editors',
-           'compare_mask_methods', 'looped_mask', 'benchmark_masks', 'benchmark_table', 'generation_scores',
-           'p2p_scores', 'compare_editors', 'plot_tradeoff']
+           'edit_record', 'edit_vs_img2img', 'inversion_methods', 'null_text_curve', 'plot_null_text_curve',
+           'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study',
+           'plot_curve', 'evaluate_editors', 'standard_editors', 'compare_mask_methods', 'looped_mask',
+           'benchmark_masks', 'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors', 'plot_tradeoff']
 
 # %% ../nbs/29_studies.ipynb #f05f8be1
 def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, scheduler='ddim') -> list:
@@ -286,10 +286,64 @@ def edit_vs_img2img(sd, clf, *, n=20, steps=50, strengths=(0.6, 0.8), guidance=7
     res = {}
     for s in strengths:
         kw = dict(steps=steps, strength=s, guidance=guidance)
-        inverted = [edit(sd, p['image'], p['caption'], p['target_caption'], **kw)[0] for p in pairs]
+        inverted = [inversion_edit(sd, p['image'], p['caption'], p['target_caption'], **kw)[0] for p in pairs]
         noised = [img2img(sd, p['image'], p['target_caption'], seed=0, **kw)[0] for p in pairs]
         res[s] = {'inversion': edit_record(clf, inverted, pairs), 'img2img': edit_record(clf, noised, pairs)}
     return res
+
+# %% ../nbs/29_studies.ipynb #0ff96a4f
+def _kept(pred, pair) -> bool:
+    "Whether the classifier's labels `pred` of an edit of `pair` show everything but the edited colour unchanged."
+    others = np.arange(6) != 3 + 2 * pair['index']
+    return bool((pred[others] == scene_labels(pair['target_scene'])[others]).all())
+
+def inversion_methods(sd, clf, *, n=10, steps=25, guidance=7.5, strength=0.8, inner_steps=10, start=TEST_SEED) -> dict:
+    "Per inversion method on `n` held-out two-object colour edits: reconstruction PSNR, edit scores and seconds."
+    pairs = held_out_pairs(n, 'colour', sd.size, n_objects=2, start=start)
+    first = strength_start(steps, strength)
+    res = {'vae_psnr': float(np.mean([psnr(r, p['image']) for r, p in zip(vae_roundtrip(sd, [p['image'] for p in pairs]),
+                                                                         pairs)]))}
+    for method in INVERSION_METHODS:
+        recon, edited, secs = [], [], []
+        for p in pairs:
+            start_time = time.perf_counter()
+            inv = invert(sd, p['image'], p['caption'], steps=steps, strength=strength, method=method,
+                         guidance=guidance if method != 'ddim' else 1., inner_steps=inner_steps)[0]
+            edited += latents_to_pil(sd, regenerate(sd, inv, p['target_caption'], start_step=first, guidance=guidance))
+            secs.append(time.perf_counter() - start_time)
+            recon += latents_to_pil(sd, regenerate(sd, inv, p['caption'], start_step=first, guidance=guidance))
+        preds = classify(clf, edited)
+        res[method] = dict(edit_record(clf, edited, pairs), kept=float(np.mean([_kept(q, p) for q, p in zip(preds, pairs)])),
+                           recon_psnr=float(np.mean([psnr(r, p['image']) for r, p in zip(recon, pairs)])),
+                           seconds=float(np.mean(secs)))
+    return res
+
+def null_text_curve(sd, *, n=3, steps=25, guidance=7.5, inner_steps=(0, 1, 2, 5, 10, 20), start=TEST_SEED) -> dict:
+    "Null-text reconstruction PSNR at `guidance` and seconds per image against `inner_steps`, on `n` held-out images."
+    samples = [make_sample(start + i, size=sd.size) for i in range(n)]
+    res = {'inner_steps': list(inner_steps), 'psnr': [], 'seconds': [],
+           'vae_psnr': float(np.mean([psnr(r, s['image']) for r, s in zip(vae_roundtrip(sd, [s['image'] for s in samples]),
+                                                                         samples)]))}
+    for k in inner_steps:
+        start_time = time.perf_counter()
+        invs = [invert(sd, s['image'], s['caption'], steps=steps, guidance=guidance, method='null-text', inner_steps=k)[0]
+                for s in samples]
+        res['seconds'].append((time.perf_counter() - start_time) / n)
+        backs = [latents_to_pil(sd, regenerate(sd, inv, s['caption'], guidance=guidance))[0] for inv, s in zip(invs, samples)]
+        res['psnr'].append(float(np.mean([psnr(b, s['image']) for b, s in zip(backs, samples)])))
+    return res
+
+def plot_null_text_curve(res: dict):
+    "Figure: null-text reconstruction PSNR against inner steps, with the VAE round trip as the ceiling."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(res['inner_steps'], res['psnr'], 'o-', label='null-text inversion')
+    ax.axhline(res['vae_psnr'], ls='--', c='grey', label='VAE round trip')
+    for k, p, s in zip(res['inner_steps'], res['psnr'], res['seconds']): ax.annotate(f'{s:.0f} s', (k, p), fontsize=7)
+    ax.set(xlabel='inner optimisation steps per denoising step', ylabel='PSNR (dB)',
+           title='reconstruction at guidance 7.5, and seconds per image')
+    ax.legend(fontsize=8)
+    return fig
 
 # %% ../nbs/29_studies.ipynb #1aea2ec1
 def pair_masks(sd, pairs, **mask_kw) -> list:

@@ -30,7 +30,7 @@ from dflab.text import prompt_embeddings
 from dflab.attention import attention_maps
 from dflab.img2img import img2img, pipeline_tensor, img2img_view
 from dflab.inpainting import inpaint_blended, inpaint_conditioned, inpaint_view
-from dflab.inversion import invert, edit, DDIMInverse, inversion_view
+from dflab.inversion import invert, inversion_edit, DDIMInverse, inversion_view
 from dflab.diffedit import diffedit_mask, diffedit, fast_diffedit, mask_view
 from dflab.vae import pil_to_latents
 from dflab.p2p import prompt_to_prompt
@@ -118,7 +118,7 @@ def checks(sd, sdi, steps):
         'FastDiffEdit': lambda: finite_images(
             fast_diffedit(sd, sdi, cat, CAT, DOG, n=2, output_type='np', **kw), size),
         'DDIM inversion vs DDIMInverseScheduler': inversion,
-        'inversion edit': lambda: finite_images(edit(sd, cat, CAT, DOG, steps=steps, output_type='np'), size),
+        'inversion edit': lambda: finite_images(inversion_edit(sd, cat, CAT, DOG, steps=steps, output_type='np'), size),
         'x0 previews': previews,
         'attention maps': lambda: str(tuple(attention_maps(sd, cat, CAT, strength=0.5, n=1, steps=steps).word('cat').shape)),
         'prompt-to-prompt': lambda: finite_images(prompt_to_prompt(sd, CAT, DOG, steps=steps, output_type='np'), size),

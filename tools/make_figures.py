@@ -17,7 +17,7 @@ from dflab.shapes import TEST_SEED, edit_pair
 from dflab.vae import latents_to_pil
 from dflab.loop import text2img
 from dflab.studies import guidance_sweep, denoising_gif
-from dflab.inversion import invert, regenerate, edit
+from dflab.inversion import invert, regenerate, inversion_edit
 from dflab.diffedit import diffedit_mask, diffedit, overlay
 
 PROMPTS = ['a red circle on a white background', 'a yellow star on a blue background',
@@ -58,7 +58,7 @@ def inversion_figure(sd, out, seed=TEST_SEED + 3):
     inv = invert(sd, pair['image'], pair['caption'])[0]
     noise = latents_to_pil(sd, inv.start(0))[0]
     recon = latents_to_pil(sd, regenerate(sd, inv, pair['caption']))[0]
-    edited = edit(sd, pair['image'], pair['caption'], pair['target_caption'])[0]
+    edited = inversion_edit(sd, pair['image'], pair['caption'], pair['target_caption'])[0]
     fig = show_images([pair['image'], noise, recon, edited], size=2.2,
                       titles=['image', 'inverted latent', 'reconstruction', pair['target_caption'].split(' on ')[0]])
     save(fig, out / 'inversion.png')
