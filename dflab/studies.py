@@ -292,10 +292,13 @@ def edit_vs_img2img(sd, clf, *, n=20, steps=50, strengths=(0.6, 0.8), guidance=7
     return res
 
 # %% ../nbs/29_studies.ipynb #0ff96a4f
+def _unedited(pair) -> np.ndarray:
+    "Which of the classifier's six labels an edit of colour `pair` should leave alone: all but the edited colour."
+    return np.arange(6) != 3 + 2 * pair['index']
+
 def _kept(pred, pair) -> bool:
     "Whether the classifier's labels `pred` of an edit of `pair` show everything but the edited colour unchanged."
-    others = np.arange(6) != 3 + 2 * pair['index']
-    return bool((pred[others] == scene_labels(pair['target_scene'])[others]).all())
+    return bool((pred[_unedited(pair)] == scene_labels(pair['target_scene'])[_unedited(pair)]).all())
 
 def inversion_methods(sd, clf, *, n=10, steps=25, guidance=7.5, strength=0.8, inner_steps=10, start=TEST_SEED) -> dict:
     "Per inversion method on `n` held-out two-object colour edits: reconstruction PSNR, edit scores and seconds."
@@ -486,10 +489,9 @@ def generation_scores(sd, clf, pairs, *, taus=(0., 0.4, 1.), steps=50, guidance=
         out = [prompt_to_prompt(sd, p['caption'], p['target_caption'], tau=tau, seed=i, steps=steps, guidance=guidance)
                for i, p in enumerate(pairs)]
         sources, targets = classify(clf, [s for s, _ in out]), classify(clf, [t for _, t in out])
-        others = [np.arange(6) != 3 + 2 * p['index'] for p in pairs]      # every label but the edited colour
         res[tau] = dict(success=float(np.mean([object_correct(t, p['target_scene'], p['index'])
                                                for t, p in zip(targets, pairs)])),
-                        kept=float(np.mean([(s[o] == t[o]).all() for s, t, o in zip(sources, targets, others)])),
+                        kept=float(np.mean([(s[o] == t[o]).all() for s, t, o in zip(sources, targets, map(_unedited, pairs))])),
                         psnr_source=float(np.mean([psnr(s, t) for s, t in out])))
     return res
 
