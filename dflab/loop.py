@@ -72,24 +72,23 @@ def _check_uncond(uncond, cond, name):
     return uncond
 
 def _uncond_at(uncond, cond, n_steps):
-    "A function `(i, t, latents)` → step `i`'s unconditional embeddings, from `uncond` in any of its three forms."
-    if uncond is None or isinstance(uncond, torch.Tensor) and uncond.ndim == 3: return lambda i, t, latents: uncond
-    if isinstance(uncond, torch.Tensor):
-        if len(uncond) != n_steps:
-            raise ValueError(f"uncond holds embeddings for {len(uncond)} steps, but {n_steps} steps run: give one per step")
-        return lambda i, t, latents: uncond[i]
-    return lambda i, t, latents: _check_uncond(uncond(i, t, latents), cond, 'uncond(i, t, latents)')
+    "A function `(i, t, latents)` → step `i`'s unconditional embeddings, from `uncond` in any of its forms, checked."
+    if callable(uncond) and not isinstance(uncond, torch.Tensor):
+        return lambda i, t, latents: _check_uncond(uncond(i, t, latents), cond, 'uncond(i, t, latents)')
+    if not (isinstance(uncond, torch.Tensor) and uncond.ndim == 4):
+        if uncond is not None: _check_uncond(uncond, cond, 'uncond')
+        return lambda i, t, latents: uncond
+    _check_tensor(uncond, 'uncond', 4, 'a tensor (steps, B, tokens, dim) of per-step embeddings')
+    if uncond.shape[1:] != cond.shape:
+        raise ValueError(f"per-step unconditional embeddings {tuple(uncond.shape)} do not match the conditional "
+                         f"{tuple(cond.shape)}: give (steps, {', '.join(map(str, cond.shape))})")
+    if len(uncond) != n_steps:
+        raise ValueError(f"uncond holds embeddings for {len(uncond)} steps, but {n_steps} steps run: give one per step")
+    return lambda i, t, latents: uncond[i]
 
-def _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator):
-    "Refuse embeddings, start latents and extra channels the UNet cannot take, and a seed that would be ignored."
+def _check_loop_inputs(sd, cond, latents, extra, seed, generator):
+    "Refuse text embeddings, start latents and extra channels the UNet cannot take, and a seed that would be ignored."
     _check_tensor(cond, 'cond', 3, 'a tensor (B, tokens, dim) of text embeddings, as `prompt_embeddings` makes')
-    if isinstance(uncond, torch.Tensor) and uncond.ndim == 4:
-        _check_tensor(uncond, 'uncond', 4, 'a tensor (steps, B, tokens, dim) of per-step embeddings')
-        if uncond.shape[1:] != cond.shape:
-            raise ValueError(f"per-step unconditional embeddings {tuple(uncond.shape)} do not match the conditional "
-                             f"{tuple(cond.shape)}: give (steps, {', '.join(map(str, cond.shape))})")
-    elif uncond is not None and not (callable(uncond) and not isinstance(uncond, torch.Tensor)):
-        _check_uncond(uncond, cond, 'uncond')
     if seed is not None and generator is not None:
         raise ValueError("give seed or generator, not both: the seed would be ignored")
     c = sd.latent_channels
@@ -126,7 +125,8 @@ def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, on
     "Run the denoising loop from `latents` (fresh noise if `None`) at `start_step`; returns the final latents."
     steps, guidance, eta = check_steps(steps), check_guidance(guidance), check_eta(eta)
     start_step = check_number(start_step, 'start_step', 0, steps - 1, integer=True)
-    _check_loop_inputs(sd, cond, uncond, latents, extra, seed, generator)
+    _check_loop_inputs(sd, cond, latents, extra, seed, generator)
+    uncond_at = _uncond_at(uncond, cond, steps - start_step)
     for name, hook in (('blend', blend), ('callback', callback)): check_hook(hook, name)
     sched = make_scheduler(sd, scheduler)
     _check_eta_applies(sched, eta)
@@ -134,7 +134,6 @@ def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, on
     g = generator if generator is not None else make_generator(seed)
     if latents is None: latents = _start_latents(sd, sched, len(cond), size, g)
     use_cfg = uncond is not None and guidance != 1
-    uncond_at = _uncond_at(uncond, cond, steps - start_step)
     step_kw = _step_kwargs(sched, eta=eta, generator=g)
     for i, t in enumerate(tqdm(sched.timesteps[start_step * sched.order:], disable=not progress)):
         emb = torch.cat([uncond_at(i, t, latents), cond]) if use_cfg else cond
