@@ -191,8 +191,9 @@ def _with_uncond(sd, inversion: Inversion, prompt, method, guidance, inner_steps
     "`inversion` with the per-step unconditional embeddings of `method` for `prompt`."
     cond, uncond = prompt_embeddings(sd, prompt)
     n = len(inversion.latents) - 1
-    if method == 'negative-prompt':
-        return replace(inversion, uncond=cond.cpu().expand(n, -1, -1, -1).clone(), method=method)
+    if method == 'negative-prompt' or guidance == 1:      # at guidance 1 the loop never asks for a null embedding
+        kept = cond if method == 'negative-prompt' else uncond
+        return replace(inversion, uncond=kept.cpu().expand(n, -1, -1, -1).clone(), method=method)
     sched = HandDDIM(sd)
     tuner = NullText(sd, sched, cond, uncond, inversion.reference(inversion.first_step), guidance, inner_steps)
     denoise(sd, cond, tuner, latents=inversion.start(inversion.first_step).to(sd.device, sd.unet.dtype),
