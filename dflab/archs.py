@@ -13,21 +13,26 @@ from .core import n_params
 
 
 # %% auto #0
-__all__ = ['CONFIGS', 'ARCHITECTURES', 'CONFIG_FILES', 'NARROW_WIDTHS', 'published_config', 'describe_architecture',
-           'build_parts', 'parameter_counts', 'narrow_config', 'build_random_sd']
+__all__ = ['CONFIGS', 'ARCHITECTURES', 'CONFIG_FILES', 'EXTRA_FILES', 'NARROW_WIDTHS', 'published_config',
+           'describe_architecture', 'build_parts', 'parameter_counts', 'narrow_config', 'build_random_sd']
 
 # %% ../nbs/03_archs.ipynb #1f86f773
 CONFIGS = Path(dflab.__file__).parent / 'configs'
-ARCHITECTURES = ('sd-v1-4', 'sd-v1-5', 'sd-v1-5-inpainting', 'sd-2-1-base', 'sd-2-1', 'sd-2-inpainting')
+ARCHITECTURES = ('sd-v1-4', 'sd-v1-5', 'sd-v1-5-inpainting', 'sd-2-1-base', 'sd-2-1', 'sd-2-inpainting', 'sd-2-depth',
+                 'sd-x4-upscaler')
 CONFIG_FILES = dict(unet='unet/config.json', vae='vae/config.json', text_encoder='text_encoder/config.json',
                     scheduler='scheduler/scheduler_config.json', tokenizer='tokenizer/tokenizer_config.json',
                     special_tokens='tokenizer/special_tokens_map.json', model_index='model_index.json')
+EXTRA_FILES = dict(depth_estimator='depth_estimator/config.json',                  # depth-to-image models
+                   feature_extractor='feature_extractor/preprocessor_config.json',
+                   low_res_scheduler='low_res_scheduler/scheduler_config.json')    # the ×4 upscaler
 
 def published_config(preset) -> dict:
-    "The published configs of `preset` (one of `ARCHITECTURES`), one dict per file of `CONFIG_FILES`."
+    "The published configs of `preset` (one of `ARCHITECTURES`), one dict per file of `CONFIG_FILES` and of the `EXTRA_FILES` it has."
     if preset not in ARCHITECTURES:
         raise ValueError(f"no published architecture for {preset!r}: choose one of {', '.join(ARCHITECTURES)}")
-    return {k: json.loads((CONFIGS / preset / f).read_text()) for k, f in CONFIG_FILES.items()}
+    files = {**CONFIG_FILES, **{k: f for k, f in EXTRA_FILES.items() if (CONFIGS / preset / f).exists()}}
+    return {k: json.loads((CONFIGS / preset / f).read_text()) for k, f in files.items()}
 
 # %% ../nbs/03_archs.ipynb #0e59883c
 def describe_architecture(cfg: dict) -> dict:
@@ -44,11 +49,13 @@ def describe_architecture(cfg: dict) -> dict:
 
 # %% ../nbs/03_archs.ipynb #47b0a6c6
 def build_parts(cfg: dict) -> dict:
-    "A UNet, VAE and text encoder of the architecture in `cfg`, freshly initialised (random weights)."
+    "A UNet, VAE and text encoder (and depth estimator) of the architecture in `cfg`, freshly initialised (random weights)."
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-    return dict(unet=UNet2DConditionModel.from_config(cfg['unet']), vae=AutoencoderKL.from_config(cfg['vae']),
-                text_encoder=CLIPTextModel(CLIPTextConfig.from_dict(cfg['text_encoder'])))
+    from transformers import CLIPTextConfig, CLIPTextModel, DPTConfig, DPTForDepthEstimation
+    parts = dict(unet=UNet2DConditionModel.from_config(cfg['unet']), vae=AutoencoderKL.from_config(cfg['vae']),
+                 text_encoder=CLIPTextModel(CLIPTextConfig.from_dict(cfg['text_encoder'])))
+    if 'depth_estimator' in cfg: parts['depth_estimator'] = DPTForDepthEstimation(DPTConfig.from_dict(cfg['depth_estimator']))
+    return parts
 
 def parameter_counts(cfg: dict) -> dict:
     "The number of parameters of each part of the architecture in `cfg` (built on the meta device)."
@@ -58,15 +65,25 @@ def parameter_counts(cfg: dict) -> dict:
 # %% ../nbs/03_archs.ipynb #6d53a7c9
 NARROW_WIDTHS = (32, 64, 64, 64)
 
+def _narrow_depth_estimator(cfg: dict) -> dict:
+    "A DPT config of `cfg`'s layout with small widths (backbone, transformer, neck and head)."
+    bit = {**cfg['backbone_config'], 'hidden_sizes': [32, 64, 128, 256], 'embedding_size': 16, 'depths': [1, 1, 1],
+           'num_groups': 8}
+    return {**cfg, 'backbone_config': bit, 'hidden_size': 64, 'num_attention_heads': 4, 'intermediate_size': 128,
+            'neck_hidden_sizes': [32, 64, 64, 64], 'fusion_hidden_size': 32,
+            'backbone_featmap_shape': [1, 128, *cfg['backbone_featmap_shape'][2:]]}
+
 def narrow_config(cfg: dict, size=256) -> dict:
     "`cfg` with small widths, 2 text-encoder layers and a default size of `size` pixels; layout and text width kept."
     unet, vae, text = dict(cfg['unet']), dict(cfg['vae']), dict(cfg['text_encoder'])
-    heads = unet['attention_head_dim']
-    unet.update(block_out_channels=NARROW_WIDTHS, sample_size=size // 8,
+    heads, levels = unet['attention_head_dim'], len(vae['block_out_channels'])
+    unet.update(block_out_channels=NARROW_WIDTHS, sample_size=size // 2 ** (levels - 1),
                 attention_head_dim=[2, 4, 4, 4] if isinstance(heads, list) else heads)
-    vae.update(block_out_channels=NARROW_WIDTHS, sample_size=size)
+    vae.update(block_out_channels=NARROW_WIDTHS[:levels], sample_size=size)
     text.update(num_hidden_layers=2)
-    return {**cfg, 'unet': unet, 'vae': vae, 'text_encoder': text}
+    out = {**cfg, 'unet': unet, 'vae': vae, 'text_encoder': text}
+    if 'depth_estimator' in cfg: out['depth_estimator'] = _narrow_depth_estimator(cfg['depth_estimator'])
+    return out
 
 # %% ../nbs/03_archs.ipynb #d5b815bd
 def _write_tokenizer(cfg: dict, folder: Path):
@@ -85,8 +102,10 @@ def build_random_sd(preset, folder, *, narrow=False, seed=0, fp16=False) -> Path
     with no_progress_bars():
         for name, model in build_parts(cfg).items():
             (model.half() if fp16 else model).save_pretrained(folder / name, safe_serialization=True)
-    (folder / 'scheduler').mkdir(parents=True, exist_ok=True)
-    (folder / 'scheduler' / 'scheduler_config.json').write_text(json.dumps(cfg['scheduler'], indent=2))
+    for part, file in {**CONFIG_FILES, **EXTRA_FILES}.items():
+        if part in ('scheduler', 'feature_extractor', 'low_res_scheduler') and part in cfg:
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text(json.dumps(cfg[part], indent=2))
     _write_tokenizer(cfg, folder / 'tokenizer')
     (folder / 'model_index.json').write_text(json.dumps(cfg['model_index'], indent=2))
     return folder

@@ -219,8 +219,8 @@ def load_image(src, size=None) -> Image.Image:
 # %% ../nbs/01_checks.ipynb #9ad57da7
 MASK_RULE = "white (255, 1.0 or True) marks what to edit, black (0) what to keep"
 
-def _grey(arr: np.ndarray, what) -> np.ndarray:
-    "A mask array with equal colour channels reduced to `(H,W)`."
+def _grey(arr: np.ndarray, what, rule=f'masks are grey: {MASK_RULE}') -> np.ndarray:
+    "An array with equal colour channels (a grey image) reduced to `(H,W)`; `rule` says what it should be."
     while arr.ndim > 2 and arr.shape[0] == 1: arr = arr[0]
     if arr.ndim == 3:
         chans = np.moveaxis(arr, 0, -1) if arr.shape[0] in (3, 4) and arr.shape[-1] not in (1, 3, 4) else arr
@@ -228,7 +228,7 @@ def _grey(arr: np.ndarray, what) -> np.ndarray:
             raise ValueError(f"{what} must be 2-D (H, W) or a single grey image, got shape {arr.shape}")
         rgb = chans[..., :3]
         if not (rgb == rgb[..., :1]).all():
-            raise ValueError(f"{what} has colour: its channels differ. Masks are grey: {MASK_RULE}")
+            raise ValueError(f"{what} has colour: its channels differ; {rule}")
         arr = rgb[..., 0]
     if arr.ndim != 2: raise ValueError(f"{what} must be 2-D (H, W) or a single grey image, got shape {arr.shape}")
     return arr

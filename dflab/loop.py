@@ -107,6 +107,19 @@ def _check_loop_inputs(sd, cond, latents, extra, seed, generator):
             raise ValueError(f"extra has {extra.shape[1]} channels, but the UNet of {sd.name!r} takes {takes} "
                              f"besides the {c} latent channels")
 
+def _check_class_labels(sd, labels, n):
+    "Refuse class labels unless the UNet takes them, one integer per prompt (and require them where it does)."
+    takes = sd.unet.config.num_class_embeds
+    if labels is None:
+        if takes: raise ValueError(f"the UNet of {sd.name!r} takes a class label per image (the upscaler's noise level): "
+                                   "give class_labels")
+        return
+    if not takes: raise ValueError(f"the UNet of {sd.name!r} takes no class labels: leave class_labels out")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (n,) or labels.is_floating_point():
+        raise ValueError(f"class_labels must be an integer tensor of shape ({n},), one per prompt, got {labels!r}")
+    if labels.min() < 0 or labels.max() >= takes:
+        raise ValueError(f"class labels must be in [0, {takes - 1}], got {labels.tolist()}")
+
 @torch.no_grad()
 def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, one per step run (steps, B, tokens, dim),
                                        # or a function `uncond(i, t, latents)` giving step `i`'s
@@ -119,6 +132,7 @@ def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, on
             size=None,         # `(height, width)` of fresh noise; the model's size if `None`
             eta=0.,            # DDIM's fresh noise per step (0: deterministic)
             extra=None,        # extra UNet input channels `(B,c,h,w)`, e.g. the 9-channel model's mask and image
+            class_labels=None, # one class label per image for a UNet that takes them (the upscaler's noise level)
             blend=None,        # `blend(latents, i, t)` → latents, after every step
             callback=None,     # `callback(i, t, latents, x0)`, after every step
             progress=False):   # show a progress bar
@@ -126,6 +140,7 @@ def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, on
     steps, guidance, eta = check_steps(steps), check_guidance(guidance), check_eta(eta)
     start_step = check_number(start_step, 'start_step', 0, steps - 1, integer=True)
     _check_loop_inputs(sd, cond, latents, extra, seed, generator)
+    _check_class_labels(sd, class_labels, len(cond))
     uncond_at = _uncond_at(uncond, cond, steps - start_step)
     for name, hook in (('blend', blend), ('callback', callback)): check_hook(hook, name)
     sched = make_scheduler(sd, scheduler)
@@ -139,7 +154,8 @@ def denoise(sd, cond, uncond=None, *,  # `uncond`: a (B, tokens, dim) tensor, on
         emb = torch.cat([uncond_at(i, t, latents), cond]) if use_cfg else cond
         x = sched.scale_model_input(torch.cat([latents] * 2) if use_cfg else latents, t)
         inp = x if extra is None else torch.cat([x, torch.cat([extra] * 2) if use_cfg else extra], 1)
-        out = sd.unet(inp, t, encoder_hidden_states=emb).sample
+        labels = class_labels if class_labels is None or not use_cfg else torch.cat([class_labels] * 2)
+        out = sd.unet(inp, t, encoder_hidden_states=emb, class_labels=labels).sample
         if use_cfg:
             out_u, out_c = out.chunk(2)
             out, x = out_u + guidance * (out_c - out_u), x[len(latents):]

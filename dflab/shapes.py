@@ -4,14 +4,15 @@
 
 # %% ../nbs/04_shapes.ipynb #10441bc5
 from __future__ import annotations
-import math
+import itertools, math
 from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageDraw
 
 # %% auto #0
-__all__ = ['SHAPES', 'COLOURS', 'BACKGROUNDS', 'TEST_SEED', 'Obj', 'Scene', 'sample_scene', 'render_scene', 'make_sample',
-           'edit_pair', 'held_out_pairs', 'scene_labels']
+__all__ = ['SHAPES', 'COLOURS', 'BACKGROUNDS', 'CAMERA', 'FLOOR', 'FLOOR_TILT', 'TEST_SEED', 'Obj', 'Scene', 'sample_scene',
+           'object_distance', 'render_scene', 'make_sample', 'render_depth', 'edit_pair', 'held_out_pairs',
+           'scene_labels']
 
 # %% ../nbs/04_shapes.ipynb #7cc081f3
 SHAPES = ('circle', 'square', 'triangle', 'star')
@@ -82,22 +83,41 @@ def _outline(o: Obj, side: float) -> list:
         pts.append((cx + rad * math.cos(a), cy + rad * math.sin(a) + (r * 0.15 if o.shape == 'triangle' else 0)))
     return pts
 
+# %% ../nbs/04_shapes.ipynb #c1c12379
+CAMERA = 0.3   # every object has the same true size, so one of radius r (a fraction of the side) stands at CAMERA / r
+
+def object_distance(o: Obj) -> float:
+    "How far object `o` stands from the camera: the smaller it looks, the farther it is."
+    return CAMERA / o.r
+
+def _box_mean(a: np.ndarray, k: int) -> np.ndarray:
+    "The mean of every `k`×`k` block of the square array `a`: a supersampled map brought down to its size."
+    n = a.shape[0] // k
+    return a.reshape(n, k, n, k).mean((1, 3))
+
 # %% ../nbs/04_shapes.ipynb #64fedbef
+def _object_labels(scene: Scene, side: int) -> np.ndarray:
+    "A `side`×`side` map of which object each pixel shows (0: the background, `i + 1`: object `i`), nearer objects on top."
+    canvas = Image.new('L', (side, side), 0)
+    draw = ImageDraw.Draw(canvas)
+    for i in sorted(range(len(scene.objects)), key=lambda i: -object_distance(scene.objects[i])):
+        draw.polygon(_outline(scene.objects[i], side), fill=i + 1)
+    return np.asarray(canvas)
+
 def render_scene(scene: Scene, size=128, supersample=4):
-    "Draw `scene` at `size`×`size`: returns the PIL image and a list of boolean masks, one per object."
+    "Draw `scene` at `size`×`size`: returns the PIL image and each object's mask, the part of it no nearer object hides."
     big = size * supersample
     base = np.array(BACKGROUNDS[scene.background], np.float32) + np.array(scene.jitter, np.float32)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
     bg = base[None, None] + (scene.tilt[0] * xx + scene.tilt[1] * yy)[..., None]
     canvas = Image.fromarray(bg.clip(0, 255).astype(np.uint8)).resize((big, big), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(canvas)
-    masks = []
-    for o in scene.objects:
-        pts = _outline(o, big)
-        draw.polygon(pts, fill=COLOURS[o.colour])
-        m = Image.new('L', (big, big), 0)
-        ImageDraw.Draw(m).polygon(pts, fill=255)
-        masks.append(np.asarray(m.resize((size, size), Image.Resampling.BOX)) >= 128)
+    for o in sorted(scene.objects, key=object_distance, reverse=True):     # far to near: the nearer one is on top
+        draw.polygon(_outline(o, big), fill=COLOURS[o.colour])
+    labels = _object_labels(scene, big)
+    masks = [_box_mean(labels == i + 1, supersample) >= 0.5 for i in range(len(scene.objects))]
+    for i, j in itertools.permutations(range(len(masks)), 2):       # a pixel half covered by two: the nearer's
+        if object_distance(scene.objects[i]) < object_distance(scene.objects[j]): masks[j] &= ~masks[i]
     return canvas.resize((size, size), Image.Resampling.LANCZOS), masks
 
 # %% ../nbs/04_shapes.ipynb #2f8eec77
@@ -106,6 +126,18 @@ def make_sample(seed: int, size=128, **kw) -> dict:
     scene = sample_scene(np.random.default_rng(seed), **kw)
     image, masks = render_scene(scene, size)
     return dict(image=image, caption=scene.caption, masks=masks, scene=scene)
+
+# %% ../nbs/04_shapes.ipynb #9b42a794
+FLOOR, FLOOR_TILT = 4., 1.   # the background plane's distance at the centre, and the most its tilt adds or takes
+
+def render_depth(scene: Scene, size=128, supersample=4) -> np.ndarray:
+    "The true inverse depth (1 / distance) of every pixel of `scene` drawn at `size`: near is large, as MiDaS gives."
+    big = size * supersample
+    yy, xx = (np.mgrid[0:big, 0:big].astype(np.float32) + 0.5) / big - 0.5
+    distance = FLOOR + FLOOR_TILT * (scene.tilt[0] * xx + scene.tilt[1] * yy) / 18   # tilts are drawn in ±18
+    labels = _object_labels(scene, big)
+    for i, o in enumerate(scene.objects): distance[labels == i + 1] = object_distance(o)
+    return _box_mean(1 / distance, supersample).astype(np.float32)
 
 # %% ../nbs/04_shapes.ipynb #7644fdf2
 def edit_pair(seed: int, kind='colour', size=128, n_objects=None) -> dict:
