@@ -13,7 +13,7 @@ from .core import tensor_to_pil
 # %% auto #0
 __all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'check_number', 'check_steps',
            'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts', 'check_one_prompt',
-           'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'mask_array', 'as_mask',
+           'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'as_array', 'mask_array', 'as_mask',
            'latent_mask', 'image_and_mask']
 
 # %% ../nbs/01_checks.ipynb #10aceb48
@@ -233,14 +233,18 @@ def _grey(arr: np.ndarray, what, rule=f'masks are grey: {MASK_RULE}') -> np.ndar
     if arr.ndim != 2: raise ValueError(f"{what} must be 2-D (H, W) or a single grey image, got shape {arr.shape}")
     return arr
 
+def as_array(x) -> np.ndarray:
+    "A path, PIL image (upright by its EXIF; palette or alpha images as RGB), tensor or array as a numpy array."
+    if isinstance(x, (str, Path)): x = _open_image(x)
+    if isinstance(x, Image.Image):
+        x = ImageOps.exif_transpose(x)
+        x = x.convert('RGB') if x.mode in ('P', 'PA', 'LA', 'RGBA') else x
+    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) and x.is_floating_point() else \
+           x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
 def mask_array(mask) -> np.ndarray:
     "Any mask → float32 array `(H,W)` in [0, 1]; values read as documented above."
-    if isinstance(mask, (str, Path)): mask = _open_image(mask)
-    if isinstance(mask, Image.Image):
-        mask = ImageOps.exif_transpose(mask)
-        mask = np.asarray(mask.convert('RGB') if mask.mode in ('P', 'PA', 'LA', 'RGBA') else mask)
-    arr = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
-    arr = _grey(arr, 'the mask')
+    arr = _grey(as_array(mask), 'the mask')
     if arr.dtype == np.bool_: return arr.astype(np.float32)
     if arr.dtype == np.uint8:
         if arr.max() == 1:

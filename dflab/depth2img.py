@@ -4,26 +4,21 @@
 
 # %% ../nbs/20b_depth2img.ipynb #6f91d88b
 from __future__ import annotations
-from pathlib import Path
-import numpy as np, torch, torch.nn.functional as F
-from PIL import Image, ImageOps
+import numpy as np, torch
 from .core import make_generator
-from .checks import as_images, load_image, _grey, _open_image
+from .checks import as_array, as_images, load_image, _grey
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, to_output
 from .img2img import sdedit_start
+from .tiny import depth_condition
 
 # %% auto #0
-__all__ = ['depth_maps', 'depth_condition', 'estimate_depth', 'depth2img']
+__all__ = ['depth_maps', 'estimate_depth', 'depth2img']
 
 # %% ../nbs/20b_depth2img.ipynb #67e62f50
 def _depth_array(depth) -> np.ndarray:
     "One depth map (grey image, path, array or tensor) as a float32 array `(B,H,W)`."
-    if isinstance(depth, (str, Path)): depth = _open_image(depth)
-    if isinstance(depth, Image.Image):
-        depth = ImageOps.exif_transpose(depth)
-        depth = np.asarray(depth.convert('RGB') if depth.mode in ('P', 'PA', 'LA', 'RGBA') else depth)
-    arr = depth.detach().float().cpu().numpy() if isinstance(depth, torch.Tensor) else np.asarray(depth)
+    arr = as_array(depth)
     if not np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_:
         raise ValueError(f"cannot read a depth map of dtype {arr.dtype}: give numbers (near large, as MiDaS gives)")
     if arr.ndim == 4 and arr.shape[1] == 1: arr = arr[:, 0]                        # (B,1,H,W)
@@ -42,14 +37,6 @@ def depth_maps(depth) -> torch.Tensor:
         if len({m.shape[1:] for m in maps}) > 1: raise ValueError("all depth maps must have the same size")
         return torch.from_numpy(np.concatenate(maps))
     return torch.from_numpy(_depth_array(depth))
-
-# %% ../nbs/20b_depth2img.ipynb #45e5b7f9
-def depth_condition(depth, size, dtype=torch.float32) -> torch.Tensor:
-    "Depth maps `(B,H,W)` resized (bicubic) to the latent grid `size` and scaled per image to [-1, 1] (a flat map: -1)."
-    d = F.interpolate(depth[:, None].to(dtype), size=tuple(size), mode='bicubic', align_corners=False)
-    lo, hi = d.amin((1, 2, 3), keepdim=True), d.amax((1, 2, 3), keepdim=True)
-    span = hi - lo
-    return torch.where(span > 0, 2 * (d - lo) / span.clamp(min=torch.finfo(d.dtype).tiny) - 1, -torch.ones_like(d))
 
 # %% ../nbs/20b_depth2img.ipynb #683139ed
 @torch.no_grad()

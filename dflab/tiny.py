@@ -11,19 +11,24 @@ from tqdm.auto import tqdm
 from .core import gaussian_blur, make_generator, pil_to_tensor, tensor_to_pil, tensor_to_uint8, uint8_to_tensor
 from .checks import check_number
 from .models import WEIGHTS, no_progress_bars
-from .shapes import TEST_SEED, make_sample, sample_scene, scene_labels
+from .shapes import TEST_SEED, make_sample, render_depth, sample_scene, scene_labels
 from .metrics import ShapesClassifier, psnr
 
 log = logging.getLogger('dflab.tiny')
 
 # %% auto #0
-__all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'new_vae',
-           'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage',
-           'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all',
-           'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents',
-           'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'classifier_batches',
-           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'save_folder', 'check_training_args',
-           'train_tiny', 'training_summary', 'train_tiny_parser', 'train_tiny_cli', 'install_weights']
+__all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
+           'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
+           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'new_vae', 'new_unet',
+           'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data',
+           'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all',
+           'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents', 'random_masks',
+           'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'classifier_batches',
+           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'new_depth_estimator',
+           'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss', 'held_out_depth_error',
+           'depth_condition', 'rescale_latents', 'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn',
+           'save_folder', 'check_training_args', 'train_tiny', 'training_summary', 'train_tiny_parser',
+           'train_tiny_cli', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -242,14 +247,14 @@ def crop_origins(g, centres, batch, size=128, crop=64, p_object=0.75):
     return xy.round().clamp(0, size - crop).long()
 
 # %% ../nbs/06_tiny.ipynb #12c02b7c
-def vae_batches(images, centres, batch=16, crop=64):
-    "`batches(step)`: 64 px crops of `images` (uint8), mostly centred on objects, and the noise that samples their latents."
+def vae_batches(images, centres, batch=16, crop=64, factor=8):
+    "`batches(step)`: `crop` px crops of `images` (uint8), mostly on objects, and noise to sample their latents (a VAE that shrinks `factor`×)."
     def batches(step):
         g = make_generator(step)
         idx = torch.randint(len(images), (batch,), generator=g).numpy()
         xy = crop_origins(g, centres[idx], batch, images.shape[1], crop)
         img = uint8_to_tensor(np.stack([images[i, y:y + crop, x:x + crop] for i, (x, y) in zip(idx, xy.tolist())]))
-        return dict(image=img, noise=torch.randn(batch, 4, crop // 8, crop // 8, generator=g))
+        return dict(image=img, noise=torch.randn(batch, 4, crop // factor, crop // factor, generator=g))
     return batches
 
 def vae_loss(parts, batch, decoder_only=False):
@@ -354,8 +359,9 @@ def diffusion_batches(lat_mean,        # posterior means of the training latents
                       scale,           # the VAE's latent scaling factor
                       batch=64,        # samples per step
                       p_uncond=0.1,    # how often a caption is replaced by the empty prompt
-                      inpaint=None):   # `(images, obj_masks)`: add each sample's image and a random repaint mask
-    "`batches(step)`: latents drawn from their posteriors, caption ids, noise and timesteps (and inpainting inputs)."
+                      inpaint=None,    # `(images, obj_masks)`: add each sample's image and a random repaint mask
+                      depth=False):    # add each sample's true inverse depth at 128 px, for the depth model
+    "`batches(step)`: latents drawn from their posteriors, caption ids, noise and timesteps (and inpainting or depth inputs)."
     n_timesteps = SCHEDULER_CONFIG['num_train_timesteps']
     empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
     def batches(step):
@@ -371,6 +377,7 @@ def diffusion_batches(lat_mean,        # posterior means of the training latents
             which = torch.randint(2, (batch,), generator=g).numpy()
             om = np.unpackbits(obj_masks[idx.numpy(), which], axis=-1).astype(bool)
             b.update(mask=random_masks(g, batch, om, images.shape[1]), image=uint8_to_tensor(images[idx.numpy()]))
+        if depth: b['depth'] = true_depths(idx.numpy())
         return b
     return batches
 
@@ -387,9 +394,25 @@ def diffusion_loss_fn(snr_gamma=5.,    # the Min-SNR weighting's cap
             m = b['mask']
             with torch.no_grad(): masked = vae.to(x.device).encode(b['image'] * (m < 0.5)).latent_dist.mode() * scale
             x = torch.cat([x, F.interpolate(m, size=x.shape[-2:]), masked], 1)
+        if 'depth' in b: x = torch.cat([x, depth_condition(b['depth'], x.shape[-2:])], 1)
         emb = parts['text_encoder'](b['ids'])[0]
         return (weight.to(x.device)[t] * (parts['unet'](x, t, emb).sample - b['noise']).pow(2).mean((1, 2, 3))).mean()
     return loss
+
+# %% ../nbs/06_tiny.ipynb #b5626cce
+@torch.no_grad()
+def held_out_loss(unet, text_encoder, vae, tokenizer, size=128, n=64, timesteps=(100, 500, 900)) -> dict:
+    "The noise-prediction error (MSE) of `unet` on `n` held-out images at `size` px, at each of `timesteps`."
+    samples = [make_sample(TEST_SEED + i) for i in range(n)]
+    x = F.interpolate(pil_to_tensor([s['image'] for s in samples]), size=(size, size), mode='bilinear', antialias=True)
+    latents = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
+    emb = text_encoder(caption_ids(tokenizer, [s['caption'] for s in samples]))[0]
+    sched, noise = train_scheduler(), torch.randn(latents.shape, generator=make_generator(0))
+    errors = {}
+    for t in timesteps:
+        ts = torch.full((n,), t)
+        errors[f't{t}'] = round(F.mse_loss(unet(sched.add_noise(latents, noise, ts), ts, emb).sample, noise).item(), 4)
+    return errors
 
 # %% ../nbs/06_tiny.ipynb #20f2738e
 def classifier_batches(make_data, batch=128):
@@ -431,36 +454,174 @@ def save_classifier(clf, path):
     from safetensors.torch import save_file
     save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in clf.state_dict().items()}, str(path))
 
+# %% ../nbs/06_tiny.ipynb #6725f05f
+DEPTH_ESTIMATOR_CONFIG = dict(image_size=128, patch_size=16, hidden_size=128, num_hidden_layers=4,
+                              num_attention_heads=4, intermediate_size=256, backbone_out_indices=[0, 1, 2, 3],
+                              neck_hidden_sizes=[32, 64, 128, 128], reassemble_factors=[4, 2, 1, 0.5],
+                              fusion_hidden_size=64, head_in_index=-1)
+
+def new_depth_estimator(**kw):
+    "A freshly initialised DPT depth estimator of `DEPTH_ESTIMATOR_CONFIG`, updated by `kw`."
+    from transformers import DPTConfig, DPTForDepthEstimation
+    dpt = DPTForDepthEstimation(DPTConfig(**{**DEPTH_ESTIMATOR_CONFIG, **kw}))
+    # parts DPT never uses (a norm after its last layer; the first fusion stage has nothing to fuse): frozen, since
+    # data-parallel training refuses parameters that get no gradient
+    dpt.dpt.layernorm.requires_grad_(False)
+    dpt.neck.fusion_stage.layers[0].residual_layer1.requires_grad_(False)
+    return dpt
+
+def depth_image_processor():
+    "The image processor of the depth estimator: 128×128 px, scaled to [-1, 1] (what `uint8_to_tensor` gives)."
+    from transformers import DPTImageProcessor
+    return DPTImageProcessor(size={'height': 128, 'width': 128})
+
+def true_depths(seeds) -> torch.Tensor:
+    "The true inverse depth `(B,128,128)` of the training scenes of `seeds`."
+    return torch.from_numpy(np.stack([render_depth(sample_scene(np.random.default_rng(int(s)))) for s in seeds]))
+
+# %% ../nbs/06_tiny.ipynb #125b774f
+def depth_batches(images, batch=32):
+    "`batches(step)`: training images (`uint8`) and their true inverse depth."
+    def batches(step):
+        g = make_generator(3 * 10**6 + step)
+        idx = torch.randint(len(images), (batch,), generator=g).numpy()
+        return dict(image=uint8_to_tensor(images[idx]), depth=true_depths(idx))
+    return batches
+
+def depth_loss(parts, b):
+    "L1 error of the estimated inverse depth."
+    return F.l1_loss(parts['depth_estimator'](b['image']).predicted_depth, b['depth'])
+
+@torch.no_grad()
+def held_out_depth_error(estimator, n=64) -> float:
+    "Mean absolute error of `estimator`'s inverse depth on `n` held-out images, relative to the mean true value."
+    samples = [make_sample(TEST_SEED + i) for i in range(n)]
+    x = uint8_to_tensor(np.stack([np.asarray(s['image']) for s in samples]))
+    true = torch.from_numpy(np.stack([render_depth(s['scene']) for s in samples]))
+    return float((estimator(x).predicted_depth - true).abs().mean() / true.mean())
+
+# %% ../nbs/06_tiny.ipynb #6f36bb2e
+def depth_condition(depth, size, dtype=torch.float32) -> torch.Tensor:
+    "Depth maps `(B,H,W)` resized (bicubic) to the latent grid `size` and scaled per image to [-1, 1] (a flat map: -1)."
+    d = F.interpolate(depth[:, None].to(dtype), size=tuple(size), mode='bicubic', align_corners=False)
+    lo, hi = d.amin((1, 2, 3), keepdim=True), d.amax((1, 2, 3), keepdim=True)
+    span = hi - lo
+    return torch.where(span > 0, 2 * (d - lo) / span.clamp(min=torch.finfo(d.dtype).tiny) - 1, -torch.ones_like(d))
+
+# %% ../nbs/06_tiny.ipynb #b25e6130
+UPSCALER_VAE_CONFIG = dict(block_out_channels=(32, 64, 128), down_block_types=('DownEncoderBlock2D',) * 3,
+                           up_block_types=('UpDecoderBlock2D',) * 3)
+UPSCALER_UNET_CONFIG = dict(sample_size=32, in_channels=7, block_out_channels=(64, 128, 128), num_class_embeds=1000,
+                            down_block_types=('DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'),
+                            up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'),
+                            only_cross_attention=(True, True, False))
+# the published upscaler's schedules: linear in sqrt(beta) from 0.0001 to 0.02, v-prediction; noise levels up to 350
+UPSCALER_SCHEDULER_CONFIG = dict(_class_name='DDIMScheduler', beta_start=0.0001, beta_end=0.02,
+                                 beta_schedule='scaled_linear', num_train_timesteps=1000, clip_sample=False,
+                                 set_alpha_to_one=False, steps_offset=1, prediction_type='v_prediction')
+LOW_RES_SCHEDULER_CONFIG = dict(_class_name='DDPMScheduler', beta_start=0.0001, beta_end=0.02,
+                                beta_schedule='scaled_linear', num_train_timesteps=1000, clip_sample=False)
+UPSCALER_SCALE, MAX_NOISE_LEVEL = 0.08333, 350
+
+def rescale_latents(vae, k: float):
+    "Multiply `vae`'s latent space by `k` exactly: the encoder's means by `k` (variances by `k²`), the decoder's input by `1/k`."
+    with torch.no_grad():
+        c = vae.config.latent_channels
+        vae.quant_conv.weight[:c] *= k; vae.quant_conv.bias[:c] *= k
+        vae.quant_conv.bias[c:] += 2 * math.log(k)
+        vae.post_quant_conv.weight /= k
+    return vae
+
+# %% ../nbs/06_tiny.ipynb #926c5319
+def upscaler_latents(out, vae, images) -> dict:
+    "Latent means and stds of `images` under the upscaler's VAE, rescaled to `UPSCALER_SCALE` (cached in `out`)."
+    path = Path(out) / 'upscaler_latents.pt'
+    if path.exists(): lat = torch.load(path, weights_only=True)
+    else:
+        means, stds = encode_all(vae, images, 128)
+        k = 1 / (UPSCALER_SCALE * means.float().std().item())
+        lat = dict(mean=(means.float() * k).half(), std=(stds.float() * k).half(), k=torch.tensor(k))
+        torch.save(lat, path)
+    rescale_latents(vae, lat['k'].item()).register_to_config(scaling_factor=UPSCALER_SCALE)
+    return lat
+
+def upscaler_batches(lat_mean, lat_std, tokens, low_res, batch=32, p_uncond=0.1):
+    "`batches(step)`: latents, caption ids, noise, timesteps, and the 32 px images with their noise and noise levels."
+    empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
+    def batches(step):
+        g = make_generator(4 * 10**6 + step)
+        idx = torch.randint(len(lat_mean), (batch,), generator=g)
+        lat = (lat_mean[idx].float() + lat_std[idx].float() * torch.randn(lat_mean[idx].shape, generator=g)) * UPSCALER_SCALE
+        ids = tokens[idx].clone()
+        ids[torch.rand(batch, generator=g) < p_uncond] = empty
+        low = uint8_to_tensor(low_res[idx.numpy()])
+        return dict(latents=lat, ids=ids, noise=torch.randn(lat.shape, generator=g), t=torch.randint(0, 1000, (batch,), generator=g),
+                    low=low, low_noise=torch.randn(low.shape, generator=g),
+                    level=torch.randint(0, MAX_NOISE_LEVEL, (batch,), generator=g))   # as the original's training drew
+    return batches
+
+def upscaler_loss_fn(text_encoder):
+    "`loss(parts, batch)`: the v-prediction error of `parts['unet']` given the noised 32 px image and its noise level."
+    from diffusers import DDPMScheduler
+    cfg = lambda c: {k: v for k, v in c.items() if not k.startswith('_') and k not in ('set_alpha_to_one', 'steps_offset')}
+    sched, low_sched = DDPMScheduler(**cfg(UPSCALER_SCHEDULER_CONFIG)), DDPMScheduler(**cfg(LOW_RES_SCHEDULER_CONFIG))
+    def loss(parts, b):
+        x = torch.cat([sched.add_noise(b['latents'], b['noise'], b['t']),
+                       low_sched.add_noise(b['low'], b['low_noise'], b['level'])], 1)
+        with torch.no_grad(): emb = text_encoder.to(x.device)(b['ids'])[0]
+        v = sched.get_velocity(b['latents'], b['noise'], b['t'])
+        return F.mse_loss(parts['unet'](x, b['t'], emb, class_labels=b['level']).sample, v)
+    return loss
+
 # %% ../nbs/06_tiny.ipynb #bfa5dc01
-def save_folder(folder, vae, text_encoder, unet, tokenizer_dir, fp16=True):
-    "Write a diffusers-layout model folder with the given parts, SD v1.4's scheduler and the CLIP tokenizer."
-    folder = Path(folder)
+PIPELINES = {4: 'StableDiffusionPipeline', 5: 'StableDiffusionDepth2ImgPipeline', 7: 'StableDiffusionUpscalePipeline',
+             9: 'StableDiffusionInpaintPipeline'}   # by the UNet's input channels
+
+def _write_config(path: Path, config: dict):
+    "Write a scheduler `config` as diffusers does."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+
+def save_folder(folder, vae, text_encoder, unet, tokenizer_dir, fp16=True,
+                scheduler=SCHEDULER_CONFIG,   # the sampling scheduler's config
+                extra=None):                  # more parts by name: a model, an image processor or a scheduler config
+    "Write a diffusers-layout model folder for the pipeline of `unet`'s kind, with the CLIP tokenizer."
+    folder, extra = Path(folder), dict(extra or {})
     folder.mkdir(parents=True, exist_ok=True)
-    for sub, m in (('vae', vae), ('text_encoder', text_encoder), ('unet', unet)):
+    parts = dict(vae=vae, text_encoder=text_encoder, unet=unet, **{k: v for k, v in extra.items() if hasattr(v, 'parameters')})
+    for sub, m in parts.items():
         with no_progress_bars(): (m.half() if fp16 else m).save_pretrained(folder / sub, safe_serialization=True)
         m.float()
-    (folder / 'scheduler').mkdir(exist_ok=True)
-    (folder / 'scheduler' / 'scheduler_config.json').write_text(json.dumps(SCHEDULER_CONFIG, indent=2))
+    _write_config(folder / 'scheduler' / 'scheduler_config.json', scheduler)
     if Path(tokenizer_dir).resolve() != (folder / 'tokenizer').resolve():
         shutil.copytree(tokenizer_dir, folder / 'tokenizer', dirs_exist_ok=True)
-    pipeline = ('StableDiffusionInpaintPipeline' if unet.config.in_channels == 9 else 'StableDiffusionPipeline')
-    (folder / 'model_index.json').write_text(json.dumps({
-        '_class_name': pipeline, '_diffusers_version': '0.42.1',
-        'feature_extractor': [None, None], 'requires_safety_checker': False, 'safety_checker': [None, None],
-        'scheduler': ['diffusers', 'PNDMScheduler'], 'text_encoder': ['transformers', 'CLIPTextModel'],
-        'tokenizer': ['transformers', 'CLIPTokenizer'], 'unet': ['diffusers', 'UNet2DConditionModel'],
-        'vae': ['diffusers', 'AutoencoderKL']}, indent=2))
+    index = {'_class_name': PIPELINES[unet.config.in_channels], '_diffusers_version': '0.42.1',
+             'scheduler': ['diffusers', scheduler['_class_name']], 'text_encoder': ['transformers', 'CLIPTextModel'],
+             'tokenizer': ['transformers', 'CLIPTokenizer'], 'unet': ['diffusers', 'UNet2DConditionModel'],
+             'vae': ['diffusers', 'AutoencoderKL']}
+    if unet.config.in_channels in (4, 9):
+        index.update(feature_extractor=[None, None], requires_safety_checker=False, safety_checker=[None, None])
+    for name, part in extra.items():
+        if isinstance(part, dict): _write_config(folder / name / 'scheduler_config.json', part); lib, cls = 'diffusers', part['_class_name']
+        elif hasattr(part, 'parameters'): lib, cls = 'transformers', type(part).__name__
+        else: part.save_pretrained(folder / name); lib, cls = 'transformers', type(part).__name__
+        index[name] = [lib, cls]
+    if unet.config.in_channels == 7: index['max_noise_level'] = MAX_NOISE_LEVEL
+    (folder / 'model_index.json').write_text(json.dumps(dict(sorted(index.items())), indent=2))
     return folder
 
 # %% ../nbs/06_tiny.ipynb #0fe6a412
-STAGES = ('vae', 'vae_decoder', 'unet64', 'unet128', 'inpaint', 'classifier')
+STAGES = ('vae', 'vae_decoder', 'unet64', 'unet128', 'inpaint', 'classifier', 'depth_estimator', 'depth', 'upscaler_vae',
+          'upscaler')
 RECIPES = {
     'v1': dict(vae={}, unet={}, text={}, n_train=24_000,
-               minutes=dict(vae=27., vae_decoder=29.4, unet64=28.2, unet128=25.2, inpaint=6.6, classifier=3.6)),
+               minutes=dict(vae=27., vae_decoder=29.4, unet64=28.2, unet128=25.2, inpaint=6.6, classifier=3.6,
+                            depth_estimator=4., depth=8., upscaler_vae=6., upscaler=15.)),
     'v2': dict(vae=dict(block_out_channels=(32, 64, 128, 128)),
                unet=dict(block_out_channels=(64, 128, 256), cross_attention_dim=256),
                text=dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4), n_train=60_000,
-               minutes=dict(vae=150., vae_decoder=90., unet64=240., unet128=300., inpaint=60., classifier=20.)),
+               minutes=dict(vae=150., vae_decoder=90., unet64=240., unet128=300., inpaint=60., classifier=20.,
+                            depth_estimator=20., depth=60., upscaler_vae=40., upscaler=120.)),
 }
 
 # %% ../nbs/06_tiny.ipynb #b4ecef44
@@ -502,12 +663,15 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     with state.main_process_first(): lat = training_latents(out, vae, data['images'])
     scale = vae.config.scaling_factor
     log.info(f"latent scaling factor {scale} ({(time.time() - t0) / 60:.1f} min so far)")
-    tokens = caption_ids(CLIPTokenizer.from_pretrained(tok_dir), data['captions'])
+    tokenizer = CLIPTokenizer.from_pretrained(tok_dir)
+    tokens = caption_ids(tokenizer, data['captions'])
     unet, te = new_unet(**r['unet']), new_text_encoder(**r['text'])
     for px, lr in ((64, 1e-3), (128, 5e-4)):
         train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te),
                     diffusion_batches(lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), diffusion_loss_fn(),
                     budget[f'unet{px}'], lr, max_steps, progress=progress)
+        if state.is_main_process:
+            write_report(out, f'unet{px}', held_out_loss=held_out_loss(unet, te, vae, tokenizer, px))
     if state.is_main_process: save_folder(out / 'tiny', vae, te, unet, tok_dir)
     te.requires_grad_(False)
     wide = widen_unet(unet)
@@ -520,6 +684,28 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: classifier_data(vae, data, lat['mean128'])),
                 classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99, progress=progress)
     if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
+    dpt = new_depth_estimator()
+    train_stage('depth_estimator', out, dict(depth_estimator=dpt), depth_batches(data['images']), depth_loss,
+                budget['depth_estimator'], 1e-3, max_steps, progress=progress)
+    if state.is_main_process: write_report(out, 'depth_estimator', held_out_error=round(held_out_depth_error(dpt), 4))
+    deep = widen_unet(unet, extra=1)
+    train_stage('depth', out, dict(unet=deep, text_encoder=te),
+                diffusion_batches(lat['mean128'], lat['std128'], tokens, scale, batch=32, depth=True),
+                diffusion_loss_fn(), budget['depth'], 3e-4, max_steps, progress=progress)
+    if state.is_main_process:
+        save_folder(out / 'tiny-depth', vae, te, deep, tok_dir,
+                    extra=dict(depth_estimator=dpt, feature_extractor=depth_image_processor()))
+    up_vae = new_vae(**UPSCALER_VAE_CONFIG)
+    train_stage('upscaler_vae', out, dict(vae=up_vae), vae_batches(data['images'], object_centres(len(data['images'])),
+                factor=4), vae_loss, budget['upscaler_vae'], 1e-3, max_steps, progress=progress)
+    with state.main_process_first(): up_lat = upscaler_latents(out, up_vae.requires_grad_(False), data['images'])
+    low = tensor_to_uint8(F.interpolate(uint8_to_tensor(data['images']), size=(32, 32), mode='bilinear', antialias=True))
+    up_unet = new_unet(**UPSCALER_UNET_CONFIG, cross_attention_dim=te.config.hidden_size)
+    train_stage('upscaler', out, dict(unet=up_unet), upscaler_batches(up_lat['mean'], up_lat['std'], tokens, low),
+                upscaler_loss_fn(te), budget['upscaler'], 5e-4, max_steps, progress=progress)
+    if state.is_main_process:
+        save_folder(out / 'tiny-upscaler', up_vae, te, up_unet, tok_dir, scheduler=UPSCALER_SCHEDULER_CONFIG,
+                    extra=dict(low_res_scheduler=LOW_RES_SCHEDULER_CONFIG))
     state.wait_for_everyone()
     log.info(f"all stages done in {(time.time() - t0) / 60:.1f} min")
     return out
@@ -583,8 +769,11 @@ def train_tiny_cli(argv=None):
 # %% ../nbs/06_tiny.ipynb #dffc78c8
 def install_weights(out, dest=WEIGHTS):
     "Copy the trained folders and classifier from `out` into the package's weights folder."
-    for name in ('tiny', 'tiny-inpainting'):
-        for sub in ('vae', 'text_encoder', 'unet', 'scheduler'):
+    for name in ('tiny', 'tiny-inpainting', 'tiny-depth', 'tiny-upscaler'):
+        if not (Path(out) / name).is_dir(): continue
+        for sub in ('vae', 'text_encoder', 'tokenizer', 'unet', 'scheduler', 'depth_estimator', 'feature_extractor',
+                    'low_res_scheduler'):
+            if not (Path(out) / name / sub).is_dir(): continue
             shutil.copytree(Path(out) / name / sub, Path(dest) / name / sub, dirs_exist_ok=True)
         shutil.copy(Path(out) / name / 'model_index.json', Path(dest) / name / 'model_index.json')
     shutil.copy(Path(out) / 'shapes-classifier.safetensors', Path(dest) / 'shapes-classifier.safetensors')

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from .core import make_generator, randn, pil_to_tensor
-from .checks import as_images, load_image, check_size, check_number, MAX_SIDE
+from .checks import as_images, load_image, check_size, check_number
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, ready_scheduler, to_output
 

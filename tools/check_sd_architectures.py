@@ -1,6 +1,7 @@
-"""Run every technique of the course on full-size SD 1.5 and SD 2.1 architectures with random weights.
+"""Run every technique of the course on full-size SD 1.5, SD 2.1, SD 2-depth and x4-upscaler architectures with random weights.
 
-Usage: python tools/check_sd_architectures.py [--arch sd-v1-5 sd-2-1] [--folder DIR] [--steps 2] [--only WORD ...]
+Usage: python tools/check_sd_architectures.py [--arch sd-v1-5 sd-2-1 sd-2-depth sd-x4-upscaler] [--folder DIR]
+       [--steps 2] [--only WORD ...]
 
 No machine that tests dflab can download Stable Diffusion, so this check builds each published architecture with
 random weights (`dflab.archs.build_random_sd`; SD 1.5 with its 9-channel inpainting model, SD 2.1 at 768 px with
@@ -11,8 +12,10 @@ inversion and editing, attention maps and prompt-to-prompt, the x0 previews, and
 function; the DiffEdit masks average 2 noise maps (`n=2`: every UNet call has the same layout for any n, and
 at 768 px each map costs minutes on a CPU). It checks sizes, dtypes and the absence of NaN, and the same
 equalities with diffusers' pipelines that the chapters claim. One CPU UNet call on a batch of 2 at 64×64 latents
-takes about 8 s: the whole check takes an hour or more on a 2-core CPU. It prints one line per check with its
-time, and exits non-zero if any failed.
+takes about 8 s: the whole check takes an hour or more on a 2-core CPU. SD 2's depth-to-image model (with its
+DPT-Hybrid depth estimator) runs `depth2img` against `StableDiffusionDepth2ImgPipeline`, with the estimated and
+with a given depth map; the x4 upscaler runs `upscale` (128 px in, 512 px out) against
+`StableDiffusionUpscalePipeline`. It prints one line per check with its time, and exits non-zero if any failed.
 """
 import argparse, tempfile, time, traceback
 from pathlib import Path
@@ -34,9 +37,11 @@ from dflab.inversion import invert, inversion_edit, DDIMInverse, inversion_view
 from dflab.diffedit import diffedit_mask, diffedit, fast_diffedit, mask_view
 from dflab.vae import pil_to_latents
 from dflab.p2p import prompt_to_prompt
+from dflab.depth2img import depth2img
+from dflab.upscale import upscale
 
 IMAGES = Path(__file__).parent.parent / 'images'
-INPAINTING = {'sd-v1-5': 'sd-v1-5-inpainting', 'sd-2-1': 'sd-2-inpainting'}
+INPAINTING = {'sd-v1-5': 'sd-v1-5-inpainting', 'sd-2-1': 'sd-2-inpainting', 'sd-2-depth': None, 'sd-x4-upscaler': None}
 CAT, DOG = 'a photo of a cat', 'a photo of a dog'
 
 def finite_images(arrays, size):
@@ -131,6 +136,30 @@ def checks(sd, sdi, steps):
             inversion_view(sd, cat, invert(sd, cat, CAT, steps=steps)[0], CAT, DOG, strength=1.0)] and 'drawn',
     }
 
+def companion_checks(sd, steps):
+    "The checks of SD 2's depth-to-image model or its x4 upscaler: name → function returning a short note."
+    from diffusers import StableDiffusionDepth2ImgPipeline, StableDiffusionUpscalePipeline
+    if sd.unet.config.in_channels == 5:
+        cat = load_image(IMAGES / 'cat.png', size=sd.size)
+        pipe = pipeline_reference(sd, StableDiffusionDepth2ImgPipeline)
+        def depth(given):
+            depth_map = torch.linspace(0, 1, sd.size)[None, :, None].expand(1, sd.size, sd.size) if given else None
+            ours = depth2img(sd, cat, DOG, depth=depth_map, strength=1.0, steps=steps, output_type='np')
+            ref = pipe(DOG, image=pipeline_tensor(cat) if given else cat, depth_map=depth_map, strength=1.0,
+                       num_inference_steps=steps, generator=make_generator(0), output_type='np').images
+            return close(ours, ref, 1e-4 if given else 1 / 255, 'depth2img')
+        return {'depth2img, estimated depth, vs StableDiffusionDepth2ImgPipeline': lambda: depth(False),
+                'depth2img, given depth, vs StableDiffusionDepth2ImgPipeline': lambda: depth(True)}
+    small = load_image(IMAGES / 'cat.png', size=sd.size // 4)
+    def up():
+        pipe = pipeline_reference(sd, StableDiffusionUpscalePipeline)
+        ref = pipe(CAT, image=pipeline_tensor(small), num_inference_steps=steps, generator=make_generator(0),
+                   output_type='np').images
+        ours = upscale(sd, small, CAT, steps=steps, output_type='np')
+        assert ours.shape[1:3] == (4 * small.height, 4 * small.width), ours.shape
+        return close(ours, ref, 1e-4, 'upscale')
+    return {'upscale vs StableDiffusionUpscalePipeline': up}
+
 def selected(names, only):
     "The check names that contain one of the words in `only` (any case), in the order of the words; all if none."
     if not only: return list(names)
@@ -139,16 +168,16 @@ def selected(names, only):
 def run(arch, folder, steps, narrow=False, only=()) -> bool:
     "Build (once), load and check one architecture; True if every check passed."
     paths = {}
-    for name in (arch, INPAINTING[arch]):
+    for name in (arch, INPAINTING[arch]) if INPAINTING[arch] else (arch,):
         paths[name] = Path(folder) / (f'{name}-narrow' if narrow else name)
         if not (paths[name] / 'model_index.json').exists():
             start = time.perf_counter()
             build_random_sd(name, paths[name], narrow=narrow, fp16=not narrow)
             print(f'built {name} with random weights in {time.perf_counter() - start:.0f} s')
-    sd, sdi = load_sd(str(paths[arch])), load_sd(str(paths[INPAINTING[arch]]))
+    sd = load_sd(str(paths[arch]))
     print(f'{arch}: {sd}')
     ok = True
-    todo = checks(sd, sdi, steps)
+    todo = checks(sd, load_sd(str(paths[INPAINTING[arch]])), steps) if INPAINTING[arch] else companion_checks(sd, steps)
     for name in selected(todo, only):
         check, start = todo[name], time.perf_counter()
         try: note, status = check() or '', 'ok'
