@@ -117,7 +117,8 @@ TECHNIQUE_OPTIONS = dict(
     scheduler=dict(choices=list(SCHEDULERS), help='the sampler'),
     depth=dict(type=readable(depth_maps), metavar='DEPTH', help='a depth map image, near bright (default: estimated)'),
     noise_level=dict(type=checked(functools.partial(check_number, name='noise_level', low=0, integer=True)),
-                     help="how much IMAGE is noised first: low keeps it, high lets the model invent detail"))
+                     help="how much IMAGE is noised first: low keeps it, high lets the model invent detail"),
+    paste_back=dict(action='store_true', help="paste IMAGE's pixels back outside the mask, grown and feathered"))
 RUN_OPTIONS = {
     '--model': dict(help='a preset (see `dflab models`), hub id or diffusers folder (default: $DFLAB_MODEL, else tiny; '
                     'tiny-depth for depth2img, tiny-upscaler for upscale)'),

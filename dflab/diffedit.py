@@ -8,7 +8,7 @@ import warnings
 from dataclasses import dataclass
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import gaussian_blur, make_generator, randn, show_images, explorer
+from .core import gaussian_blur, make_generator, randn, pil_to_tensor, show_images, explorer
 from .checks import check_one_prompt, as_images, load_image, image_and_mask, latent_mask, check_number
 from .models import check_model
 from .vae import pil_to_latents
@@ -16,7 +16,7 @@ from .text import encode_text, prompt_embeddings
 from .unet import model_output_to_x0_eps
 from .loop import check_inputs, denoise, Recorder, strength_start, ready_scheduler, init_latents, noised_start, to_output
 from .attention import changed_word_map, otsu_threshold
-from .inpainting import inpaint
+from .inpainting import check_paste_back, inpaint, paste_mask
 from .inversion import invert, regenerate
 
 # %% auto #0
@@ -176,28 +176,32 @@ def edit_mask_latents(sd, mask, size, grow=0) -> torch.Tensor:
     else: m = latent_mask(mask, size, sd.vae_factor)
     return refine_mask(m, dilate=grow).to(sd.device, sd.unet.dtype)
 
-def _round_trip(sd, image, what) -> torch.Tensor:
-    "The latents of `image` (decoded: its VAE round trip), with a warning that the `what` mask is empty."
+def _round_trip(sd, image, what) -> tuple:
+    "The latents of `image` (decoded: its VAE round trip) and an empty pixel mask, warning that the `what` mask is empty."
     warnings.warn(f"the {what} mask is empty: nothing to edit, so the result is the image as the VAE reproduces it")
-    return pil_to_latents(sd, image)
+    return pil_to_latents(sd, image), torch.zeros(1, 1, image.height, image.width)
 
-def _each_image(sd, image, edit_one, output_type) -> list:
-    "`edit_one(PIL image)` → latents `(1,C,h,w)` for each image (in any form, all of one size), returned as `output_type`."
+def _each_image(sd, image, edit_one, output_type, paste_back=False) -> list:
+    "`edit_one(PIL image)` → `(latents (1,C,h,w), pixel mask (1,1,H,W))` for each image (any form, one size), as `output_type`."
     images = [load_image(im) for im in as_images(image)]
     if len({im.size for im in images}) > 1: raise ValueError("all images must have the same size: edit them one by one")
-    return to_output(sd, torch.cat([edit_one(im) for im in images]), output_type)
+    latents, masks = zip(*[edit_one(im) for im in images])
+    paste = (pil_to_tensor(images), paste_mask(torch.cat(masks).cpu())) if paste_back else None
+    return to_output(sd, torch.cat(latents), output_type, paste)
 
 def _masked_edits(sd, image, source_prompt, target_prompt, edit_inside, *, mask, strength, steps, guidance, seed,
-                  grow, mask_kw, output_type) -> list:
+                  grow, mask_kw, output_type, paste_back) -> list:
     "Each image's mask (`mask`, or `diffedit_mask`) at latent size, grown; `edit_inside(image, mask, start_step)` edits."
     check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed)
+    check_paste_back(paste_back, output_type)
     start, grow = strength_start(steps, strength), check_number(grow, 'grow', 0, integer=True)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt,
                                                         **{'seed': seed, **(mask_kw or {})})
         m = edit_mask_latents(sd, m, (image.height, image.width), grow)
-        return edit_inside(image, m, start) if m.any() else _round_trip(sd, image, 'DiffEdit')
-    return _each_image(sd, image, edit_one, output_type)
+        if not m.any(): return _round_trip(sd, image, 'DiffEdit')
+        return edit_inside(image, m, start), F.interpolate(m.float().cpu(), size=(image.height, image.width))
+    return _each_image(sd, image, edit_one, output_type, paste_back)
 
 # %% ../nbs/23_diffedit.ipynb #2c3b6b06
 def diffedit(sd, image, source_prompt, target_prompt, *,
@@ -209,7 +213,8 @@ def diffedit(sd, image, source_prompt, target_prompt, *,
              mask_kw=None,        # keyword arguments of `diffedit_mask` when `mask` is None
              callback=None,       # `callback(i, t, latents, x0)` after every regeneration step
              progress=False,
-             output_type='pil') -> list:
+             output_type='pil',
+             paste_back=False) -> list:  # paste the image's pixels back outside the edited region (chapter 8)
     "DiffEdit each image (any form): invert under `source_prompt` to `strength`, regenerate under `target_prompt` in the mask."
     if mask is not None and seed is not None:
         raise ValueError("seed does nothing when a mask is given: inversion and regeneration are deterministic, "
@@ -221,11 +226,12 @@ def diffedit(sd, image, source_prompt, target_prompt, *,
                           blend=lambda latents, i, t: m * latents + (1 - m) * refs[i], callback=callback,
                           progress=progress)
     return _masked_edits(sd, image, source_prompt, target_prompt, invert_and_blend, mask=mask, strength=strength,
-                         steps=steps, guidance=guidance, seed=seed or 0, grow=grow, mask_kw=mask_kw, output_type=output_type)
+                         steps=steps, guidance=guidance, seed=seed or 0, grow=grow, mask_kw=mask_kw, output_type=output_type,
+                         paste_back=paste_back)
 
 # %% ../nbs/23_diffedit.ipynb #0e7da59c
 def diffedit_noised(sd, image, source_prompt, target_prompt, *, mask=None, strength=0.5, steps=50, guidance=7.5,
-                    seed=0, negative_prompt='', grow=1, mask_kw=None, output_type='pil') -> list:
+                    seed=0, negative_prompt='', grow=1, mask_kw=None, output_type='pil', paste_back=False) -> list:
     "The article's variant: img2img-noise each image; target run inside the mask, source run outside."
     def two_runs(image, m, start):
         sched, g = ready_scheduler(sd, 'ddim', steps), make_generator(seed)
@@ -237,7 +243,8 @@ def diffedit_noised(sd, image, source_prompt, target_prompt, *, mask=None, stren
         run(source_prompt, callback=source)
         return run(target_prompt, blend=lambda latents, i, t: m * latents + (1 - m) * source.latents[i].to(latents))
     return _masked_edits(sd, image, source_prompt, target_prompt, two_runs, mask=mask, strength=strength,
-                         steps=steps, guidance=guidance, seed=seed, grow=grow, mask_kw=mask_kw, output_type=output_type)
+                         steps=steps, guidance=guidance, seed=seed, grow=grow, mask_kw=mask_kw, output_type=output_type,
+                         paste_back=paste_back)
 
 # %% ../nbs/23_diffedit.ipynb #e9ff83c7
 def threshold_explorer(image, dm: DiffEditMask):
@@ -259,16 +266,18 @@ def fast_diffedit(sd, inpaint_sd, image, source_prompt, target_prompt, *,
                   mask=None,          # a `DiffEditMask`, any mask of the image's aspect, or None: made from `sd`
                   n=20, mask_strength=0.5, dilate=0, blur=1.,  # the mask's draws, strength and clean-up
                   steps=20, guidance=7.5, seed=0, negative_prompt='', callback=None, progress=False,
-                  output_type='pil') -> list:
+                  output_type='pil', paste_back=False) -> list:
     "FastDiffEdit: a blurred `diffedit_mask` from `sd`; the inpainting model `inpaint_sd` repaints it under `target_prompt`."
     check_inputs(sd, output_type=output_type, steps=steps, strength=mask_strength, guidance=guidance, seed=seed,
                  callback=callback)
     check_model(inpaint_sd, 9)
+    check_paste_back(paste_back, output_type)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt, n=n, seed=seed,
                                                         strength=mask_strength, dilate=dilate, blur=blur)
         _, binary = image_and_mask(image, m.mask_image if isinstance(m, DiffEditMask) else m)
         if not binary.any(): return _round_trip(inpaint_sd, image, 'FastDiffEdit')
         return inpaint(inpaint_sd, image, binary, target_prompt, steps=steps, guidance=guidance, seed=seed,
-                       negative_prompt=negative_prompt, callback=callback, progress=progress, output_type='latent')
-    return _each_image(inpaint_sd, image, edit_one, output_type)
+                       negative_prompt=negative_prompt, callback=callback, progress=progress,
+                       output_type='latent'), binary
+    return _each_image(inpaint_sd, image, edit_one, output_type, paste_back)

@@ -5,17 +5,18 @@
 # %% ../nbs/21_inpainting.ipynb #c1eb08e9
 from __future__ import annotations
 from typing import NamedTuple
-import numpy as np, torch
+import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import make_generator, randn, pil_to_tensor, show_images, explorer
-from .checks import image_and_mask, latent_mask, mask_array
+from .core import gaussian_blur, make_generator, randn, pil_to_tensor, show_images, explorer
+from .checks import check_number, image_and_mask, latent_mask, mask_array
 from .models import SD
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, init_latents, noised_start, to_output
 
 # %% auto #0
-__all__ = ['inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'InpaintInputs', 'inpaint_inputs', 'inpaint_start',
-           'inpaint_blended', 'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_view', 'seed_explorer']
+__all__ = ['PASTE_GROW', 'PASTE_FEATHER', 'inpaint_masks', 'grow_to_latent_grid', 'keep_unmasked', 'InpaintInputs',
+           'inpaint_inputs', 'paste_mask', 'check_paste_back', 'pasted', 'inpaint_start', 'inpaint_blended',
+           'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_view', 'seed_explorer']
 
 # %% ../nbs/21_inpainting.ipynb #f2d422c6
 def inpaint_masks(image, mask, factor=8) -> tuple:
@@ -72,6 +73,26 @@ def inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, gu
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
     return InpaintInputs(image, pixels, m, cond, uncond, generator, sched, start)
 
+# %% ../nbs/21_inpainting.ipynb #a913a82f
+PASTE_GROW, PASTE_FEATHER = 8, 2.   # pixels: the margin kept around the mask, and the softness of the edge
+
+def paste_mask(pixels, grow=PASTE_GROW, feather=PASTE_FEATHER) -> torch.Tensor:
+    "Where a result is kept when the original is pasted back: binary `pixels` (B,1,H,W) grown by `grow` px, feathered; 1 inside."
+    grow, feather = check_number(grow, 'grow', 0, integer=True), check_number(feather, 'feather', 0)
+    grown = F.max_pool2d(pixels.float(), 2 * grow + 1, 1, grow) if grow else pixels.float()
+    return torch.maximum(gaussian_blur(grown, feather), pixels.float()).clamp(0, 1)
+
+def check_paste_back(paste_back, output_type):
+    "Refuse a `paste_back` that is not a bool, or one asked of latents."
+    if not isinstance(paste_back, (bool, np.bool_)): raise ValueError(f"paste_back must be True or False, got {paste_back!r}")
+    if paste_back and output_type == 'latent':
+        raise ValueError("paste_back works on pixels: ask for output_type 'pil' or 'np'")
+
+def pasted(x: InpaintInputs) -> tuple:
+    "The original image and `paste_mask` of one inpainting call, one per prompt, as `to_output`'s `paste`."
+    n = len(x.cond)
+    return pil_to_tensor(x.image).expand(n, -1, -1, -1), paste_mask(x.pixels).expand(n, -1, -1, -1)
+
 # %% ../nbs/21_inpainting.ipynb #f39b103c
 def inpaint_start(sd, x: InpaintInputs, strength, need_clean=True) -> tuple:
     "`(clean, noise, latents)`: sampled image latents (`None` if not needed), start noise and start latents."
@@ -85,17 +106,18 @@ def inpaint_start(sd, x: InpaintInputs, strength, need_clean=True) -> tuple:
 
 # %% ../nbs/21_inpainting.ipynb #2c6de599
 def inpaint_blended(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
-                    scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil',
+                    scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', paste_back=False,
                     make_blend=keep_unmasked) -> list:  # `make_blend(sched, known, noise, mask, start_step)` → hook
     "Blended-latent inpainting on a 4-channel SD model: repaint the white part of `mask` towards `prompt`."
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
                        output_type, callback, channels=4)
+    check_paste_back(paste_back, output_type)
     clean, noise, latents = inpaint_start(sd, x, strength)
     blend = make_blend(x.scheduler, clean, noise, x.mask.to(sd.device, clean.dtype), x.start)
     latents = denoise(sd, x.cond, x.uncond, latents=latents, steps=steps, guidance=guidance, scheduler=x.scheduler,
                       start_step=x.start, generator=x.generator, eta=eta, blend=blend, callback=callback,
                       progress=progress)
-    return to_output(sd, latents, output_type)
+    return to_output(sd, latents, output_type, pasted(x) if paste_back else None)
 
 # %% ../nbs/21_inpainting.ipynb #d858ff33
 @torch.no_grad()
@@ -107,26 +129,29 @@ def masked_image_latents(sd, image, pixel_mask, generator) -> torch.Tensor:
 
 # %% ../nbs/21_inpainting.ipynb #1219ff6e
 def inpaint_conditioned(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
-                        scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil') -> list:
+                        scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil',
+                        paste_back=False) -> list:
     "Inpainting with a 9-channel inpainting UNet, given mask and masked-image latents as extra input channels."
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
                        output_type, callback, channels=9)
+    check_paste_back(paste_back, output_type)
     _, _, latents = inpaint_start(sd, x, strength, need_clean=False)
     masked = masked_image_latents(sd, x.image, x.pixels, x.generator)
     extra = torch.cat([x.mask.to(masked), masked], 1).repeat(len(x.cond), 1, 1, 1).to(sd.unet.dtype)
     latents = denoise(sd, x.cond, x.uncond, latents=latents, steps=steps, guidance=guidance, scheduler=x.scheduler,
                       start_step=x.start, generator=x.generator, eta=eta, extra=extra, callback=callback,
                       progress=progress)
-    return to_output(sd, latents, output_type)
+    return to_output(sd, latents, output_type, pasted(x) if paste_back else None)
 
 # %% ../nbs/21_inpainting.ipynb #25a39c43
 def inpaint(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
-            scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', **method_kw) -> list:
+            scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', paste_back=False,
+            **method_kw) -> list:
     "Inpaint the white part of `mask` towards `prompt`: with the 9-channel model if `sd` is one, else by blending."
     method = inpaint_conditioned if isinstance(sd, SD) and sd.is_inpainting else inpaint_blended   # which refuses the rest
     return method(sd, image, mask, prompt, strength=strength, steps=steps, guidance=guidance, seed=seed,
                   negative_prompt=negative_prompt, scheduler=scheduler, eta=eta, callback=callback, progress=progress,
-                  output_type=output_type, **method_kw)
+                  output_type=output_type, paste_back=paste_back, **method_kw)
 
 # %% ../nbs/21_inpainting.ipynb #09a6af6e
 def inpaint_view(sd, image, mask, prompt, seed, **kw):

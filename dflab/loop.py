@@ -175,11 +175,17 @@ class Recorder:
             self.steps.append(i); self.latents.append(latents.cpu()); self.x0.append(x0.cpu())
 
 # %% ../nbs/14_loop.ipynb #9d9c79f1
-def to_output(sd, latents, output_type='pil'):
+def to_output(sd, latents, output_type='pil',
+              paste=None):   # `(originals (B,3,H,W) in [-1, 1], keep (B,1,H,W))`: originals pasted where keep < 1
     "Final latents as PIL images (`'pil'`), an array `(B,H,W,3)` in [0, 1] (`'np'`) or unchanged (`'latent'`)."
     check_output_type(output_type)
-    if output_type == 'latent': return latents
+    if output_type == 'latent':
+        if paste is not None: raise ValueError("pasting the original back works on pixels: ask for output_type 'pil' or 'np'")
+        return latents
     x = decode_latents(sd, latents)
+    if paste is not None:
+        original, keep = (v.to(x.device, x.dtype) for v in paste)
+        x = keep * x + (1 - keep) * original
     if output_type == 'pil': return tensor_to_pil(x)
     return (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float().cpu().numpy()
 

@@ -31,8 +31,9 @@ __all__ = ['BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', 'text2img_batches
            'inpaint_scores', 'bar_scores', 'reconstruction', 'reconstruction_sweep', 'plot_reconstruction_sweep',
            'edit_record', 'edit_vs_img2img', 'inversion_methods', 'null_text_curve', 'plot_null_text_curve',
            'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study',
-           'plot_curve', 'evaluate_editors', 'standard_editors', 'compare_mask_methods', 'looped_mask',
-           'benchmark_masks', 'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors', 'plot_tradeoff']
+           'plot_curve', 'evaluate_editors', 'standard_editors', 'paste_back_editors', 'compare_mask_methods',
+           'looped_mask', 'benchmark_masks', 'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors',
+           'plot_tradeoff']
 
 # %% ../nbs/29_studies.ipynb #f05f8be1
 def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, scheduler='ddim') -> list:
@@ -418,16 +419,23 @@ def evaluate_editors(sd, clf, editors: dict, *, n=10, kind='colour', n_objects=2
         res[name] = edit_record(clf, [edit_fn(p, m) for p, m in zip(pairs, masks)], pairs)
     return res
 
-def standard_editors(sd, inpaint_sd, *, strength=0.5, steps=50, guidance=7.5, fast_n=20) -> dict:
+def standard_editors(sd, inpaint_sd, *, strength=0.5, steps=50, guidance=7.5, fast_n=20, paste_back=False) -> dict:
     "DiffEdit (mask grown and not), its noised variant, FastDiffEdit (its own mask) and img2img, for `evaluate_editors`."
     kw = dict(strength=strength, steps=steps, guidance=guidance)
+    masked = dict(paste_back=paste_back)
     args = lambda p: (p['image'], p['caption'], p['target_caption'])
-    return {'DiffEdit': lambda p, m: diffedit(sd, *args(p), mask=m, **kw)[0],
-            'DiffEdit, mask not grown': lambda p, m: diffedit(sd, *args(p), mask=m, grow=0, **kw)[0],
-            'DiffEdit, noised variant': lambda p, m: diffedit_noised(sd, *args(p), mask=m, **kw)[0],
+    return {'DiffEdit': lambda p, m: diffedit(sd, *args(p), mask=m, **kw, **masked)[0],
+            'DiffEdit, mask not grown': lambda p, m: diffedit(sd, *args(p), mask=m, grow=0, **kw, **masked)[0],
+            'DiffEdit, noised variant': lambda p, m: diffedit_noised(sd, *args(p), mask=m, **kw, **masked)[0],
             'FastDiffEdit': lambda p, m: fast_diffedit(sd, inpaint_sd, *args(p), n=fast_n, steps=steps,
-                                                       guidance=guidance)[0],
+                                                       guidance=guidance, **masked)[0],
             'img2img': lambda p, m: img2img(sd, p['image'], p['target_caption'], seed=0, **kw)[0]}
+
+def paste_back_editors(sd, inpaint_sd, **kw) -> dict:
+    "DiffEdit and FastDiffEdit of `standard_editors`, each as it is and with the original pasted back."
+    plain, pasted = standard_editors(sd, inpaint_sd, **kw), standard_editors(sd, inpaint_sd, paste_back=True, **kw)
+    return {f'{name}{suffix}': editors[name] for name in ('DiffEdit', 'FastDiffEdit')
+            for suffix, editors in (('', plain), (', pasted back', pasted))}
 
 # %% ../nbs/29_studies.ipynb #e5c25beb
 MASK_SETTINGS = {'noise, strength 0.5': dict(method='noise'), 'attention, strength 0.5': dict(method='attention'),
