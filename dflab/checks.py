@@ -11,10 +11,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .core import tensor_to_pil
 
 # %% auto #0
-__all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'check_number', 'check_steps',
-           'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts', 'check_one_prompt',
-           'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'as_array', 'mask_array', 'as_mask',
-           'latent_mask', 'image_and_mask']
+__all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'MASK_SAMPLINGS', 'check_number',
+           'check_steps', 'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts',
+           'check_one_prompt', 'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'as_array',
+           'mask_array', 'check_mask_sampling', 'as_mask', 'shrink_mask', 'latent_mask', 'image_and_mask']
 
 # %% ../nbs/01_checks.ipynb #10aceb48
 def _interval(low, high, low_open, high_open) -> str:
@@ -256,7 +256,16 @@ def mask_array(mask) -> np.ndarray:
     return _unit_range(arr.astype(np.float32), f'the mask ({arr.dtype}; {MASK_RULE})')
 
 # %% ../nbs/01_checks.ipynb #6503541e
-def as_mask(mask, size, source_size=None, mode='nearest') -> torch.Tensor:
+MASK_SAMPLINGS = {'covered': 'a cell is white when at least half of its pixels are',
+                  'corner': "a cell takes its top-left pixel, as diffusers' `F.interpolate` does"}
+
+def check_mask_sampling(sampling) -> str:
+    "`sampling` if it is one of `MASK_SAMPLINGS`."
+    if sampling not in MASK_SAMPLINGS:
+        raise ValueError(f"mask_sampling must be one of {', '.join(map(repr, MASK_SAMPLINGS))}, got {sampling!r}")
+    return sampling
+
+def as_mask(mask, size, source_size=None) -> torch.Tensor:
     "Any `mask` as a float tensor `(1,1,h,w)` at `size=(h, w)`; its aspect must match, or its size be `source_size`."
     arr = mask_array(mask)
     h, w = size
@@ -265,13 +274,17 @@ def as_mask(mask, size, source_size=None, mode='nearest') -> torch.Tensor:
         raise ValueError(f"the mask is {mh}x{mw} (height x width) but the image is {h}x{w}: a mask needs the "
                          "image's aspect ratio (crop or pad it to the image's shape)")
     t = torch.from_numpy(arr)[None, None]
-    if (mh, mw) == (h, w): return t
-    return F.interpolate(t, size=(h, w), mode=mode, **({} if mode == 'nearest' else {'align_corners': False}))
+    return t if (mh, mw) == (h, w) else F.interpolate(t, size=(h, w), mode='nearest')
 
-def latent_mask(mask, size, factor=8, mode='nearest') -> torch.Tensor:
-    "`mask` at the latent size of an image of `size=(h, w)`: shape `(1,1,h/factor,w/factor)`."
+def shrink_mask(masks, size, sampling='covered') -> torch.Tensor:
+    "Masks `(B,1,H,W)` on a grid of `size=(h, w)` cells, each read as `MASK_SAMPLINGS[sampling]` says."
+    if check_mask_sampling(sampling) == 'corner': return F.interpolate(masks, size=tuple(size), mode='nearest')
+    return (F.interpolate(masks.float(), size=tuple(size), mode='area') >= 0.5).to(masks.dtype)
+
+def latent_mask(mask, size, factor=8, sampling='covered') -> torch.Tensor:
+    "`mask` on the latent grid of an image of `size=(h, w)`: `(1,1,h/factor,w/factor)`, shrunk by `shrink_mask`."
     h, w = size
-    return as_mask(mask, (h // factor, w // factor), mode=mode)
+    return shrink_mask(as_mask(mask, size), (h // factor, w // factor), sampling)
 
 # %% ../nbs/01_checks.ipynb #3acf32df
 def image_and_mask(image, mask, size=None) -> tuple:

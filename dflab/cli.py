@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, functools, inspect, os, re, sys, tempfile, warnings
 from pathlib import Path
 from .core import check_seed
-from .checks import (MASK_RULE, MAX_SIDE, as_images, check_guidance, check_number, check_steps, check_strength,
+from .checks import (MASK_RULE, MASK_SAMPLINGS, MAX_SIDE, as_images, check_guidance, check_number, check_steps, check_strength,
                           image_and_mask, load_image, mask_array)
 from .models import PRESETS, SCHEDULERS, UNMIRRORED, default_model, load_sd, on_disk
 from .loop import text2img
@@ -118,7 +118,9 @@ TECHNIQUE_OPTIONS = dict(
     depth=dict(type=readable(depth_maps), metavar='DEPTH', help='a depth map image, near bright (default: estimated)'),
     noise_level=dict(type=checked(functools.partial(check_number, name='noise_level', low=0, integer=True)),
                      help="how much IMAGE is noised first: low keeps it, high lets the model invent detail"),
-    paste_back=dict(action='store_true', help="paste IMAGE's pixels back outside the mask, grown and feathered"))
+    paste_back=dict(action='store_true', help="paste IMAGE's pixels back outside the mask, grown and feathered"),
+    mask_sampling=dict(choices=list(MASK_SAMPLINGS), help='how MASK is shrunk to the latent grid: '
+                       + '; '.join(f'{k}: {v}' for k, v in MASK_SAMPLINGS.items())))
 RUN_OPTIONS = {
     '--model': dict(help='a preset (see `dflab models`), hub id or diffusers folder (default: $DFLAB_MODEL, else tiny; '
                     'tiny-depth for depth2img, tiny-upscaler for upscale)'),

@@ -11,8 +11,8 @@ import dflab
 from .models import PRESETS, inpainting_model, load_sd, on_disk
 
 # %% auto #0
-__all__ = ['REAL_PRESETS', 'RESULTS', 'LAB_SETTINGS', 'real_model', 'code_hash', 'weights_hash', 'results_folder', 'measured',
-           'on_tiny', 'clean_on_save', 'lab_args', 'lab_cli']
+__all__ = ['REAL_PRESETS', 'RESULTS', 'LAB_SETTINGS', 'real_model', 'code_hash', 'weights_hash', 'results_folder',
+           'recompute_asked', 'measured', 'on_tiny', 'clean_on_save', 'lab_args', 'lab_cli']
 
 # %% ../nbs/02b_course.ipynb #ca753d89
 REAL_PRESETS = {'sd': 'sd-v1-5', 'inpainting': 'sd-v1-5-inpainting', 'sd2': 'sd-2-1-base'}
@@ -97,7 +97,8 @@ def code_hash(compute) -> str:
 def weights_hash(sd) -> str:
     "A fingerprint of the weight files of `sd`'s model (its name, for a model from the hub)."
     folder = Path(sd.path)
-    files = sorted(folder.rglob('*.safetensors')) if folder.is_dir() else []
+    files = sorted(Path(root) / f for root, _, names in os.walk(folder, followlinks=True)     # parts may be links
+                   for f in names if f.endswith('.safetensors'))
     h = hashlib.sha256(sd.name.encode() if not files else b'')
     for f in files: h.update(f.read_bytes())
     return h.hexdigest()[:16]
@@ -111,10 +112,15 @@ def results_folder(sd) -> Path:
     key = re.sub(r'[^\w.-]+', '_', sd.name.strip('/')).strip('_') or 'model'
     return Path(os.environ.get('DFLAB_RESULTS') or Path.home() / '.cache' / 'dflab' / 'results') / key
 
+def recompute_asked(name) -> bool:
+    "Whether the environment variable `DFLAB_RECOMPUTE` (names, comma-separated, or `all`) asks to re-measure `name`."
+    asked = {n.strip() for n in os.environ.get('DFLAB_RECOMPUTE', '').split(',')}
+    return name in asked or 'all' in asked
+
 def measured(sd, name, compute, recompute=False):
-    "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` (dflab-tiny's if none is stored)."
+    "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` or `recompute_asked` (dflab-tiny's if none is stored)."
     path = results_folder(sd) / f'{name}.json'
-    if recompute:
+    if recompute or recompute_asked(name):
         start = time.perf_counter()
         result = json.loads(json.dumps(compute()))      # as it will read back: dict keys become strings
         path.parent.mkdir(parents=True, exist_ok=True)

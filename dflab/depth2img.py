@@ -5,7 +5,7 @@
 # %% ../nbs/20b_depth2img.ipynb #6f91d88b
 from __future__ import annotations
 import numpy as np, torch
-from .core import make_generator
+from .core import make_generator, show_images, explorer
 from .checks import as_array, as_images, load_image, _grey
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, to_output
@@ -13,7 +13,7 @@ from .img2img import sdedit_start
 from .tiny import depth_condition
 
 # %% auto #0
-__all__ = ['depth_maps', 'estimate_depth', 'depth2img']
+__all__ = ['depth_maps', 'estimate_depth', 'depth2img', 'depth2img_view', 'depth_explorer']
 
 # %% ../nbs/20b_depth2img.ipynb #67e62f50
 def _depth_array(depth) -> np.ndarray:
@@ -78,3 +78,24 @@ def depth2img(sd, image, prompt, *,
     latents = denoise(sd, cond, uncond, latents=latents, extra=extra, steps=steps, guidance=guidance, scheduler=sched,
                       start_step=start, generator=g, eta=eta, callback=callback, progress=progress)
     return to_output(sd, latents, output_type)
+
+# %% ../nbs/20b_depth2img.ipynb #5754571f
+def depth2img_view(sd, image, prompt, depth, strength, *, steps=50, seed=0, **kw):
+    "Figure: `image`, the depth map `sd` is given (`depth`, or its estimate if None) and `depth2img` at `strength`."
+    image = load_image(image)
+    maps = estimate_depth(sd, image) if depth is None else depth_maps(depth)
+    result = depth2img(sd, image, prompt, depth=maps, strength=strength, steps=steps, seed=seed, **kw)[0]
+    fig = show_images([image, maps[0], result], titles=['input', 'depth map (near is bright)', f'strength {strength:.2f}'],
+                      cmap='magma', size=3)
+    fig.suptitle(prompt, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+def depth_explorer(sd, image, prompt, depths: dict, *, steps=50, **kw):
+    "Widget: a strength slider and a choice among `depths` (name → depth map, None: estimated) over `depth2img_view`."
+    import ipywidgets as widgets
+    strength = widgets.FloatSlider(value=0.8, min=max(0.05, 1 / steps), max=1., step=0.05, description='strength',
+                                   continuous_update=False)
+    source = widgets.Dropdown(options=list(depths), description='depth')
+    return explorer(dict(strength=strength, source=source),
+                    lambda strength, source: depth2img_view(sd, image, prompt, depths[source], strength, steps=steps, **kw))

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from .core import gaussian_blur, make_generator, randn, pil_to_tensor, show_images, explorer
-from .checks import check_one_prompt, as_images, load_image, image_and_mask, latent_mask, check_number
+from .checks import (check_one_prompt, as_images, load_image, image_and_mask, latent_mask, check_number,
+                          check_mask_sampling)
 from .models import check_model
 from .vae import pil_to_latents
 from .text import encode_text, prompt_embeddings
@@ -166,14 +167,14 @@ def mask_view(image, dm: DiffEditMask, result=None, size=2.5):
     return show_images(ims, titles=titles, size=size)
 
 # %% ../nbs/23_diffedit.ipynb #a62d7d3f
-def edit_mask_latents(sd, mask, size, grow=0) -> torch.Tensor:
-    "`mask` (a `DiffEditMask` of an image of `size` `(h, w)`, or any mask of its aspect) at latent size, grown by `grow`."
+def edit_mask_latents(sd, mask, size, grow=0, sampling='covered') -> torch.Tensor:
+    "`mask` (a `DiffEditMask` of an image of `size` `(h, w)`, or any mask of its aspect, shrunk by `sampling`) at latent size, grown by `grow`."
     if isinstance(mask, DiffEditMask):
         if mask.size != tuple(size):
             raise ValueError(f"the mask was made for a {mask.size[0]}x{mask.size[1]} image (height x width) but the "
                              f"image is {size[0]}x{size[1]}")
         m = mask.mask
-    else: m = latent_mask(mask, size, sd.vae_factor)
+    else: m = latent_mask(mask, size, sd.vae_factor, sampling)
     return refine_mask(m, dilate=grow).to(sd.device, sd.unet.dtype)
 
 def _round_trip(sd, image, what) -> tuple:
@@ -190,15 +191,16 @@ def _each_image(sd, image, edit_one, output_type, paste_back=False) -> list:
     return to_output(sd, torch.cat(latents), output_type, paste)
 
 def _masked_edits(sd, image, source_prompt, target_prompt, edit_inside, *, mask, strength, steps, guidance, seed,
-                  grow, mask_kw, output_type, paste_back) -> list:
+                  grow, mask_kw, output_type, paste_back, mask_sampling) -> list:
     "Each image's mask (`mask`, or `diffedit_mask`) at latent size, grown; `edit_inside(image, mask, start_step)` edits."
     check_inputs(sd, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed)
     check_paste_back(paste_back, output_type)
+    check_mask_sampling(mask_sampling)
     start, grow = strength_start(steps, strength), check_number(grow, 'grow', 0, integer=True)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt,
                                                         **{'seed': seed, **(mask_kw or {})})
-        m = edit_mask_latents(sd, m, (image.height, image.width), grow)
+        m = edit_mask_latents(sd, m, (image.height, image.width), grow, mask_sampling)
         if not m.any(): return _round_trip(sd, image, 'DiffEdit')
         return edit_inside(image, m, start), F.interpolate(m.float().cpu(), size=(image.height, image.width))
     return _each_image(sd, image, edit_one, output_type, paste_back)
@@ -214,7 +216,8 @@ def diffedit(sd, image, source_prompt, target_prompt, *,
              callback=None,       # `callback(i, t, latents, x0)` after every regeneration step
              progress=False,
              output_type='pil',
-             paste_back=False) -> list:  # paste the image's pixels back outside the edited region (chapter 8)
+             paste_back=False,    # paste the image's pixels back outside the edited region (chapter 8)
+             mask_sampling='covered') -> list:  # how a given `mask` is shrunk to the latent grid: `MASK_SAMPLINGS`
     "DiffEdit each image (any form): invert under `source_prompt` to `strength`, regenerate under `target_prompt` in the mask."
     if mask is not None and seed is not None:
         raise ValueError("seed does nothing when a mask is given: inversion and regeneration are deterministic, "
@@ -227,11 +230,12 @@ def diffedit(sd, image, source_prompt, target_prompt, *,
                           progress=progress)
     return _masked_edits(sd, image, source_prompt, target_prompt, invert_and_blend, mask=mask, strength=strength,
                          steps=steps, guidance=guidance, seed=seed or 0, grow=grow, mask_kw=mask_kw, output_type=output_type,
-                         paste_back=paste_back)
+                         paste_back=paste_back, mask_sampling=mask_sampling)
 
 # %% ../nbs/23_diffedit.ipynb #0e7da59c
 def diffedit_noised(sd, image, source_prompt, target_prompt, *, mask=None, strength=0.5, steps=50, guidance=7.5,
-                    seed=0, negative_prompt='', grow=1, mask_kw=None, output_type='pil', paste_back=False) -> list:
+                    seed=0, negative_prompt='', grow=1, mask_kw=None, output_type='pil', paste_back=False,
+                    mask_sampling='covered') -> list:
     "The article's variant: img2img-noise each image; target run inside the mask, source run outside."
     def two_runs(image, m, start):
         sched, g = ready_scheduler(sd, 'ddim', steps), make_generator(seed)
@@ -244,7 +248,7 @@ def diffedit_noised(sd, image, source_prompt, target_prompt, *, mask=None, stren
         return run(target_prompt, blend=lambda latents, i, t: m * latents + (1 - m) * source.latents[i].to(latents))
     return _masked_edits(sd, image, source_prompt, target_prompt, two_runs, mask=mask, strength=strength,
                          steps=steps, guidance=guidance, seed=seed, grow=grow, mask_kw=mask_kw, output_type=output_type,
-                         paste_back=paste_back)
+                         paste_back=paste_back, mask_sampling=mask_sampling)
 
 # %% ../nbs/23_diffedit.ipynb #e9ff83c7
 def threshold_explorer(image, dm: DiffEditMask):
@@ -266,18 +270,19 @@ def fast_diffedit(sd, inpaint_sd, image, source_prompt, target_prompt, *,
                   mask=None,          # a `DiffEditMask`, any mask of the image's aspect, or None: made from `sd`
                   n=20, mask_strength=0.5, dilate=0, blur=1.,  # the mask's draws, strength and clean-up
                   steps=20, guidance=7.5, seed=0, negative_prompt='', callback=None, progress=False,
-                  output_type='pil', paste_back=False) -> list:
+                  output_type='pil', paste_back=False, mask_sampling='covered') -> list:
     "FastDiffEdit: a blurred `diffedit_mask` from `sd`; the inpainting model `inpaint_sd` repaints it under `target_prompt`."
     check_inputs(sd, output_type=output_type, steps=steps, strength=mask_strength, guidance=guidance, seed=seed,
                  callback=callback)
     check_model(inpaint_sd, 9)
     check_paste_back(paste_back, output_type)
+    check_mask_sampling(mask_sampling)
     def edit_one(image):
         m = mask if mask is not None else diffedit_mask(sd, image, source_prompt, target_prompt, n=n, seed=seed,
                                                         strength=mask_strength, dilate=dilate, blur=blur)
         _, binary = image_and_mask(image, m.mask_image if isinstance(m, DiffEditMask) else m)
         if not binary.any(): return _round_trip(inpaint_sd, image, 'FastDiffEdit')
         return inpaint(inpaint_sd, image, binary, target_prompt, steps=steps, guidance=guidance, seed=seed,
-                       negative_prompt=negative_prompt, callback=callback, progress=progress,
+                       negative_prompt=negative_prompt, callback=callback, progress=progress, mask_sampling=mask_sampling,
                        output_type='latent'), binary
     return _each_image(inpaint_sd, image, edit_one, output_type, paste_back)

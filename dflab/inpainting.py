@@ -19,10 +19,10 @@ __all__ = ['PASTE_GROW', 'PASTE_FEATHER', 'inpaint_masks', 'grow_to_latent_grid'
            'masked_image_latents', 'inpaint_conditioned', 'inpaint', 'inpaint_view', 'seed_explorer']
 
 # %% ../nbs/21_inpainting.ipynb #f2d422c6
-def inpaint_masks(image, mask, factor=8) -> tuple:
-    "`(image, pixel mask (1,1,H,W), latent mask (1,1,H/factor,W/factor))`, binary, white = repaint."
+def inpaint_masks(image, mask, factor=8, sampling='covered') -> tuple:
+    "`(image, pixel mask (1,1,H,W), latent mask (1,1,H/factor,W/factor))`, binary, white = repaint; `sampling` as `latent_mask`."
     image, pixels = image_and_mask(image, mask)
-    latents = latent_mask(pixels, (image.height, image.width), factor)
+    latents = latent_mask(pixels, (image.height, image.width), factor, sampling)
     if not latents.any():
         raise ValueError(f"the mask has no white pixel on the {image.height // factor}x{image.width // factor} latent "
                          f"grid ({int(pixels.sum())} white pixels at full size), so nothing would be repainted. "
@@ -62,14 +62,14 @@ class InpaintInputs(NamedTuple):
 
 # %% ../nbs/21_inpainting.ipynb #bb27aa9b
 def inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                   output_type, callback, channels) -> InpaintInputs:
+                   output_type, callback, channels, mask_sampling='covered') -> InpaintInputs:
     "Checked inputs of an inpainting call on a `channels`-channel model: image, masks, embeddings, generator, scheduler, start."
     check_inputs(sd, channels, output_type=output_type, steps=steps, strength=strength, guidance=guidance, seed=seed,
                  scheduler=scheduler, eta=eta, callback=callback)
     start = strength_start(steps, strength)
     sched = ready_scheduler(sd, scheduler, steps)
     generator = make_generator(seed)
-    image, pixels, m = inpaint_masks(image, mask, sd.vae_factor)
+    image, pixels, m = inpaint_masks(image, mask, sd.vae_factor, mask_sampling)
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
     return InpaintInputs(image, pixels, m, cond, uncond, generator, sched, start)
 
@@ -107,10 +107,11 @@ def inpaint_start(sd, x: InpaintInputs, strength, need_clean=True) -> tuple:
 # %% ../nbs/21_inpainting.ipynb #2c6de599
 def inpaint_blended(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
                     scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', paste_back=False,
+                    mask_sampling='covered',   # how the mask is shrunk to the latent grid: `MASK_SAMPLINGS`
                     make_blend=keep_unmasked) -> list:  # `make_blend(sched, known, noise, mask, start_step)` → hook
     "Blended-latent inpainting on a 4-channel SD model: repaint the white part of `mask` towards `prompt`."
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                       output_type, callback, channels=4)
+                       output_type, callback, mask_sampling=mask_sampling, channels=4)
     check_paste_back(paste_back, output_type)
     clean, noise, latents = inpaint_start(sd, x, strength)
     blend = make_blend(x.scheduler, clean, noise, x.mask.to(sd.device, clean.dtype), x.start)
@@ -130,10 +131,10 @@ def masked_image_latents(sd, image, pixel_mask, generator) -> torch.Tensor:
 # %% ../nbs/21_inpainting.ipynb #1219ff6e
 def inpaint_conditioned(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
                         scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil',
-                        paste_back=False) -> list:
+                        paste_back=False, mask_sampling='covered') -> list:
     "Inpainting with a 9-channel inpainting UNet, given mask and masked-image latents as extra input channels."
     x = inpaint_inputs(sd, image, mask, prompt, negative_prompt, strength, steps, guidance, eta, seed, scheduler,
-                       output_type, callback, channels=9)
+                       output_type, callback, mask_sampling=mask_sampling, channels=9)
     check_paste_back(paste_back, output_type)
     _, _, latents = inpaint_start(sd, x, strength, need_clean=False)
     masked = masked_image_latents(sd, x.image, x.pixels, x.generator)
@@ -146,12 +147,12 @@ def inpaint_conditioned(sd, image, mask, prompt, *, strength=1.0, steps=50, guid
 # %% ../nbs/21_inpainting.ipynb #25a39c43
 def inpaint(sd, image, mask, prompt, *, strength=1.0, steps=50, guidance=7.5, seed=0, negative_prompt='',
             scheduler='ddim', eta=0., callback=None, progress=False, output_type='pil', paste_back=False,
-            **method_kw) -> list:
+            mask_sampling='covered', **method_kw) -> list:
     "Inpaint the white part of `mask` towards `prompt`: with the 9-channel model if `sd` is one, else by blending."
     method = inpaint_conditioned if isinstance(sd, SD) and sd.is_inpainting else inpaint_blended   # which refuses the rest
     return method(sd, image, mask, prompt, strength=strength, steps=steps, guidance=guidance, seed=seed,
                   negative_prompt=negative_prompt, scheduler=scheduler, eta=eta, callback=callback, progress=progress,
-                  output_type=output_type, paste_back=paste_back, **method_kw)
+                  output_type=output_type, paste_back=paste_back, mask_sampling=mask_sampling, **method_kw)
 
 # %% ../nbs/21_inpainting.ipynb #09a6af6e
 def inpaint_view(sd, image, mask, prompt, seed, **kw):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from .core import image_grid, make_generator, md_table, seconds
-from .checks import check_number, load_image
+from .checks import MASK_SAMPLINGS, check_number, latent_mask, load_image
 from .models import pipeline_reference
 from .shapes import BACKGROUNDS, TEST_SEED, held_out_pairs, make_sample, sample_scene, scene_labels
 from .metrics import classify, coverage, edit_scores, mask_iou, object_correct, psnr, scene_correct
@@ -28,12 +28,13 @@ from .p2p import prompt_to_prompt
 __all__ = ['BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', 'text2img_batches', 'negative_prompt_effect', 'trajectory_images',
            'save_gif', 'denoising_gif', 'adherence', 'plot_adherence', 'bench_text2img', 'object_words', 'word_scores',
            'measure_word_maps', 'plot_word_maps', 'strength_sweep', 'img2img_scores', 'plot_scores', 'inpaint_edit',
-           'inpaint_scores', 'bar_scores', 'reconstruction', 'reconstruction_sweep', 'plot_reconstruction_sweep',
-           'edit_record', 'edit_vs_img2img', 'inversion_methods', 'null_text_curve', 'plot_null_text_curve',
-           'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study',
-           'plot_curve', 'evaluate_editors', 'standard_editors', 'paste_back_editors', 'compare_mask_methods',
-           'looped_mask', 'benchmark_masks', 'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors',
-           'plot_tradeoff']
+           'inpaint_scores', 'bar_scores', 'mask_sampling_ious', 'reconstruction', 'reconstruction_sweep',
+           'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'timed_edits', 'inversion_methods',
+           'null_text_curve', 'plot_null_text_curve', 'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle',
+           'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors', 'standard_editors',
+           'paste_back_editors', 'compare_mask_methods', 'looped_mask', 'benchmark_masks', 'benchmark_table',
+           'generation_scores', 'p2p_scores', 'compare_editors', 'inversion_edits', 'plot_tradeoff', 'course_editors',
+           'which_edit', 'plot_which_edit']
 
 # %% ../nbs/29_studies.ipynb #f05f8be1
 def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, scheduler='ddim') -> list:
@@ -242,6 +243,15 @@ def bar_scores(scores):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/29_studies.ipynb #3002b7b4
+def mask_sampling_ious(*, n=100, size=128, factor=8, start=TEST_SEED) -> dict:
+    "Per way of shrinking a mask to the latent grid: the IoU of `n` held-out pairs' latent masks, drawn back at full size, with their true masks."
+    pairs = held_out_pairs(n, 'colour', size, start=start)
+    shrink = {s: lambda m, s=s: latent_mask(m, (size, size), factor, s)[0, 0].numpy() > 0.5 for s in MASK_SAMPLINGS}
+    shrink['centre'] = lambda m: np.asarray(Image.fromarray(m).resize((size // factor,) * 2, Image.Resampling.NEAREST))
+    full = lambda cells: cells.repeat(factor, 0).repeat(factor, 1)
+    return {s: [mask_iou(full(f(p['mask'])), p['mask']) for p in pairs] for s, f in shrink.items()}
+
 # %% ../nbs/29_studies.ipynb #221d1790
 def reconstruction(sd, image, prompt, *, steps=50, strength=1.0, guidance=1.) -> dict:
     "Invert and regenerate one `image` under one `prompt`: the result, its PSNR vs the image and vs the VAE round trip."
@@ -294,12 +304,22 @@ def edit_vs_img2img(sd, clf, *, n=20, steps=50, strengths=(0.6, 0.8), guidance=7
 
 # %% ../nbs/29_studies.ipynb #0ff96a4f
 def _unedited(pair) -> np.ndarray:
-    "Which of the classifier's six labels an edit of colour `pair` should leave alone: all but the edited colour."
-    return np.arange(6) != 3 + 2 * pair['index']
+    "Which of the classifier's six labels an edit `pair` should leave alone: those its source and target scenes share."
+    return scene_labels(pair['scene']) == scene_labels(pair['target_scene'])
 
 def _kept(pred, pair) -> bool:
-    "Whether the classifier's labels `pred` of an edit of `pair` show everything but the edited colour unchanged."
+    "Whether the classifier's labels `pred` of an edit of `pair` show everything but the edited attribute unchanged."
     return bool((pred[_unedited(pair)] == scene_labels(pair['target_scene'])[_unedited(pair)]).all())
+
+def timed_edits(clf, edit, pairs) -> dict:
+    "`edit(pair) → image` on each of `pairs`: `edit_scores`, how often the rest is `kept`, and median `seconds` per edit."
+    results, secs = [], []
+    for p in pairs:
+        start_time = time.perf_counter()
+        results.append(edit(p))
+        secs.append(time.perf_counter() - start_time)
+    kept = [_kept(pred, p) for pred, p in zip(classify(clf, results), pairs)]
+    return dict(edit_scores(clf, results, pairs), kept=float(np.mean(kept)), seconds=float(np.median(secs)))
 
 def inversion_methods(sd, clf, *, n=10, steps=25, guidance=7.5, strength=0.8, inner_steps=10, start=TEST_SEED) -> dict:
     "Per inversion method on `n` held-out two-object colour edits: reconstruction PSNR, edit scores and seconds."
@@ -525,6 +545,22 @@ def compare_editors(sd, clf, *, n=30, p2p=None, kind='colour', n_objects=2, star
             'DiffEdit': edit_scores(clf, [diffedit(sd, *args(p))[0] for p in pairs], pairs),
             'img2img': edit_scores(clf, [img2img(sd, p['image'], p['target_caption'])[0] for p in pairs], pairs)}
 
+# %% ../nbs/29_studies.ipynb #202cb6b7
+def inversion_edits(sd, clf, *, n=10, kinds=('colour', 'shape'), steps=25, guidance=7.5, strength=0.8,
+                    inner_steps=10, start=TEST_SEED) -> dict:
+    "`timed_edits` of inversion editing and prompt-to-prompt through each inversion method: {kind: {editor: {method: …}}}."
+    res = {}
+    for kind in kinds:
+        pairs = held_out_pairs(n, kind, sd.size, n_objects=2, start=start)
+        for method in INVERSION_METHODS:
+            kw = dict(steps=steps, guidance=guidance, strength=strength, inversion=method, inner_steps=inner_steps)
+            editors = {'inversion edit': lambda p: inversion_edit(sd, p['image'], p['caption'], p['target_caption'], **kw)[0],
+                       'prompt-to-prompt': lambda p: prompt_to_prompt(sd, p['caption'], p['target_caption'],
+                                                                      image=p['image'], **kw)[1]}
+            for name, edit in editors.items():
+                res.setdefault(kind, {}).setdefault(name, {})[method] = timed_edits(clf, edit, pairs)
+    return res
+
 # %% ../nbs/29_studies.ipynb #2dece640
 def plot_tradeoff(res: dict):
     "Edit success against PSNR outside the change: prompt-to-prompt's `tau` curves beside the other editors."
@@ -539,5 +575,40 @@ def plot_tradeoff(res: dict):
         ax.plot(res[name]['psnr_outside'], res[name]['success'], 's', ms=8, color=f'C{k + 3}', label=name)
     ax.set(xlabel='PSNR outside the change (dB)', ylabel='edit success', ylim=(0, 1))
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/29_studies.ipynb #27645796
+def course_editors(sd, inpaint_sd, *, steps=50, guidance=7.5) -> dict:
+    "Every editing technique of the course at its chapter's settings, as `edit(pair) → image`; inpainting gets the true mask."
+    args = lambda p: (p['image'], p['caption'], p['target_caption'])
+    kw = dict(steps=steps, guidance=guidance)
+    return {'img2img': lambda p: img2img(sd, p['image'], p['target_caption'], strength=0.6, **kw)[0],
+            'inpainting, true mask': lambda p: inpaint_edit(inpaint_sd, p, **kw),
+            'inpainting, true mask, pasted back': lambda p: inpaint_edit(inpaint_sd, p, paste_back=True, **kw),
+            'DiffEdit': lambda p: diffedit(sd, *args(p), **kw)[0],
+            'FastDiffEdit': lambda p: fast_diffedit(sd, inpaint_sd, *args(p), guidance=guidance)[0],
+            'inversion edit': lambda p: inversion_edit(sd, *args(p), **kw)[0],
+            'prompt-to-prompt': lambda p: prompt_to_prompt(sd, *args(p)[1:], image=p['image'], **kw)[1]}
+
+# %% ../nbs/29_studies.ipynb #9160767e
+def which_edit(sd, inpaint_sd, clf, *, n=30, n_objects=2, start=TEST_SEED, **kw) -> dict:
+    "`timed_edits` of each of `course_editors` on the same `n` held-out colour edits."
+    pairs = held_out_pairs(n, 'colour', sd.size, n_objects, start)
+    return {name: timed_edits(clf, edit, pairs) for name, edit in course_editors(sd, inpaint_sd, **kw).items()}
+
+# %% ../nbs/29_studies.ipynb #5f70a5d5
+def plot_which_edit(res: dict):
+    "Edit success against PSNR outside the change per technique (marker area: how often the other object is kept), and seconds per edit."
+    import matplotlib.pyplot as plt
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw=dict(width_ratios=(3, 2)))
+    for k, (name, r) in enumerate(res.items()):
+        ax.scatter(r['psnr_outside'], r['success'], s=30 + 250 * r['kept'], color=f'C{k}', alpha=0.8)
+        ax.annotate(name, (r['psnr_outside'], r['success']), fontsize=8, xytext=(7, 4), textcoords='offset points')
+    ax.set(xlabel='PSNR outside the change (dB)', ylabel='edit success', ylim=(-0.05, 1.05))
+    ax.set_title('marker area: other object kept', fontsize=9)
+    names = list(res)[::-1]
+    bx.barh(names, [res[k]['seconds'] for k in names], color=[f'C{len(res) - 1 - i}' for i in range(len(names))])
+    bx.set_xscale('log'); bx.set_xlabel('seconds per edit (median)'); bx.tick_params(axis='y', labelsize=8)
     fig.tight_layout()
     return fig

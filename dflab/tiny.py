@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import gaussian_blur, make_generator, pil_to_tensor, tensor_to_pil, tensor_to_uint8, uint8_to_tensor
-from .checks import check_number
+from .checks import check_number, shrink_mask
 from .models import WEIGHTS, no_progress_bars
 from .shapes import TEST_SEED, make_sample, render_depth, sample_scene, scene_labels
 from .metrics import ShapesClassifier, psnr
@@ -19,16 +19,16 @@ log = logging.getLogger('dflab.tiny')
 # %% auto #0
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
-           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'new_vae', 'new_unet',
-           'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data',
-           'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all',
-           'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents', 'random_masks',
-           'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'classifier_batches',
-           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'new_depth_estimator',
-           'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss', 'held_out_depth_error',
-           'depth_condition', 'rescale_latents', 'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn',
-           'save_folder', 'check_training_args', 'train_tiny', 'training_summary', 'train_tiny_parser',
-           'train_tiny_cli', 'install_weights']
+           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'SHIPPED', 'PARTS', 'new_vae',
+           'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage',
+           'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all',
+           'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents',
+           'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss',
+           'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier',
+           'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
+           'held_out_depth_error', 'depth_condition', 'rescale_latents', 'upscaler_latents', 'upscaler_batches',
+           'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny', 'training_summary',
+           'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -393,7 +393,7 @@ def diffusion_loss_fn(snr_gamma=5.,    # the Min-SNR weighting's cap
         if 'mask' in b:
             m = b['mask']
             with torch.no_grad(): masked = vae.to(x.device).encode(b['image'] * (m < 0.5)).latent_dist.mode() * scale
-            x = torch.cat([x, F.interpolate(m, size=x.shape[-2:]), masked], 1)
+            x = torch.cat([x, shrink_mask(m, x.shape[-2:]), masked], 1)
         if 'depth' in b: x = torch.cat([x, depth_condition(b['depth'], x.shape[-2:])], 1)
         emb = parts['text_encoder'](b['ids'])[0]
         return (weight.to(x.device)[t] * (parts['unet'](x, t, emb).sample - b['noise']).pow(2).mean((1, 2, 3))).mean()
@@ -767,13 +767,38 @@ def train_tiny_cli(argv=None):
     if a.install and main: install_weights(a.out)
 
 # %% ../nbs/06_tiny.ipynb #dffc78c8
-def install_weights(out, dest=WEIGHTS):
-    "Copy the trained folders and classifier from `out` into the package's weights folder."
-    for name in ('tiny', 'tiny-inpainting', 'tiny-depth', 'tiny-upscaler'):
+SHIPPED = ('tiny', 'tiny-inpainting', 'tiny-depth', 'tiny-upscaler')   # the model folders dflab ships, `tiny` first
+PARTS = ('vae', 'text_encoder', 'tokenizer', 'unet', 'scheduler', 'depth_estimator', 'feature_extractor',
+         'low_res_scheduler')
+
+def _same_files(a, b) -> bool:
+    "Whether folders `a` and `b` hold the same file names with the same bytes."
+    names = lambda d: sorted(p.relative_to(d) for p in Path(d).rglob('*') if p.is_file())
+    return names(a) == names(b) and all((Path(a) / n).read_bytes() == (Path(b) / n).read_bytes() for n in names(a))
+
+def link_shared_parts(dest=WEIGHTS, base='tiny') -> list:
+    "Replace every part of the other shipped folders that equals `base`'s by a relative link to it; the parts linked."
+    linked = []
+    for name in SHIPPED:
+        for part in (Path(dest) / name / p for p in PARTS):
+            twin = Path(dest) / base / part.name
+            if name == base or part.is_symlink() or not part.is_dir() or not twin.is_dir() or not _same_files(part, twin):
+                continue
+            shutil.rmtree(part)
+            part.symlink_to(Path('..') / base / part.name, target_is_directory=True)
+            linked.append(f'{name}/{part.name}')
+    return linked
+
+def install_weights(out, dest=WEIGHTS) -> list:
+    "Copy the trained folders and classifier from `out` into the package's weights folder, sharing parts equal to tiny's."
+    for name in SHIPPED:
         if not (Path(out) / name).is_dir(): continue
-        for sub in ('vae', 'text_encoder', 'tokenizer', 'unet', 'scheduler', 'depth_estimator', 'feature_extractor',
-                    'low_res_scheduler'):
+        for sub in PARTS:
             if not (Path(out) / name / sub).is_dir(): continue
-            shutil.copytree(Path(out) / name / sub, Path(dest) / name / sub, dirs_exist_ok=True)
+            target = Path(dest) / name / sub
+            if target.is_symlink(): target.unlink()         # never write through a link into tiny's files
+            elif target.exists(): shutil.rmtree(target)
+            shutil.copytree(Path(out) / name / sub, target)
         shutil.copy(Path(out) / name / 'model_index.json', Path(dest) / name / 'model_index.json')
     shutil.copy(Path(out) / 'shapes-classifier.safetensors', Path(dest) / 'shapes-classifier.safetensors')
+    return link_shared_parts(dest)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from .core import make_generator, randn, pil_to_tensor
-from .checks import as_images, load_image, check_size, check_number
+from .checks import MAX_SIDE, as_images, load_image, check_number
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, ready_scheduler, to_output
 
@@ -43,7 +43,11 @@ def upscale(sd, image, prompt, *,
     noise_level = check_noise_level(sd, noise_level)
     images = [load_image(im) for im in as_images(image)]
     h, w = images[0].height, images[0].width
-    check_size((h * sd.vae_factor, w * sd.vae_factor), sd.vae_factor)      # the output must fit
+    if max(h, w) * sd.vae_factor > MAX_SIDE:
+        side = MAX_SIDE // sd.vae_factor
+        raise ValueError(f"a {h}x{w} image (height x width) upscales to {h * sd.vae_factor}x{w * sd.vae_factor}, larger "
+                         f"than dflab's limit of {MAX_SIDE} px a side: give at most {side} px a side, e.g. "
+                         f"load_image(image, size={side})")
     cond, uncond = prompt_embeddings(sd, prompt, negative_prompt)
     if len(images) not in (1, len(cond)) or len({im.size for im in images}) > 1:
         raise ValueError(f"got {len(images)} images for {len(cond)} prompts: give one image, or one per prompt, all one size")

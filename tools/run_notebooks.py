@@ -6,6 +6,7 @@
     python tools/run_notebooks.py --threads 1 14_loop   # OMP_NUM_THREADS=1 in the kernel
     python tools/run_notebooks.py --out /tmp/x 00_core  # write the executed copies (and run_times.json) to /tmp/x
     python tools/run_notebooks.py --check               # execute, write nothing: errors, paths, times only
+    python tools/run_notebooks.py --recompute which_edit 25_which_edit   # re-measure a stored result, then re-run
 
 Every cell runs (nbdev's `gpu`/`slow` flags do not apply: Run All ignores them), top to bottom, in a fresh
 `python3` kernel whose working directory is nbs/, with HF_HUB_OFFLINE=1, PYTHONHASHSEED=0, MPLBACKEND unset
@@ -31,7 +32,8 @@ notebook is not written.
 Each notebook's wall-clock execution time (kernel start to last cell, in seconds) is recorded in
 nbs/run_times.json (or OUT/run_times.json with --out), together with the core count, OMP_NUM_THREADS as the
 kernel saw it ("default" when unset) and whether a GPU was visible; the README renders that file. A failing
-notebook's time is not recorded.
+notebook's time is not recorded, nor the times of a run with --recompute (which sets DFLAB_RECOMPUTE for the
+kernel, so `dflab.course.measured` measures the named stored results again, or every one with `all`).
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -192,6 +194,8 @@ def parse_args(argv=None):
     p.add_argument('--model', help='DFLAB_MODEL for the kernel (default: unset, i.e. dflab-tiny, as committed)')
     p.add_argument('--timeout', type=int, default=600, help='seconds one cell may run (default 600)')
     p.add_argument('--out', type=Path, help='write executed notebooks (and run_times.json) here, not in nbs/')
+    p.add_argument('--recompute', metavar='NAMES', default='',
+                   help="stored results to measure again (comma-separated, or 'all'); the run's times are not recorded")
     p.add_argument('--check', action='store_true',
                    help='execute in memory only; report errors, paths and times (next to the recorded ones); '
                         'write nothing')
@@ -204,6 +208,7 @@ def main(argv=None):
     os.environ.update(HF_HUB_OFFLINE='1', PYTHONHASHSEED='0')
     if args.threads: os.environ['OMP_NUM_THREADS'] = str(args.threads)
     os.environ.pop('DFLAB_SKIP_LOG', None)
+    os.environ['DFLAB_RECOMPUTE'] = args.recompute
     if args.model: os.environ['DFLAB_MODEL'] = args.model
     else: os.environ.pop('DFLAB_MODEL', None)
     os.environ.pop('MPLBACKEND', None)    # the kernel's inline backend, as in JupyterLab
@@ -223,8 +228,8 @@ def main(argv=None):
         failed += bool(found)
         if nb is None: continue
         times[path.stem] = dict(seconds=round(seconds), **entry)
-        if out:   # recorded at once: index.ipynb, run last, renders the times of the others
-            write(nb, out / path.name)
+        if out: write(nb, out / path.name)
+        if out and not args.recompute:   # recorded at once: index.ipynb, run last, renders the times of the others
             record_times(out / TIMES, {path.stem: times[path.stem]})
     for line in failures: print(line)
     total = sum(t['seconds'] for t in times.values())
