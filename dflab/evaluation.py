@@ -8,16 +8,21 @@ import json
 from pathlib import Path
 import numpy as np
 from .models import WEIGHTS, load_sd
-from .shapes import make_sample, TEST_SEED
-from .metrics import psnr, classifier_accuracy
+from dataclasses import replace
+from .shapes import make_sample, sample_scene, held_out_pairs, TEST_SEED
+from .metrics import psnr, classifier_accuracy, classify, edit_scores, object_correct, scene_correct
 from .core import n_params, seconds
 from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
 from .loop import text2img
-from .studies import adherence, reconstruction
+from .img2img import img2img
+from .diffedit import diffedit
+from .p2p import prompt_to_prompt
+from .studies import (adherence, reconstruction, text2img_batches, inpaint_scores, measure_word_maps, timed_edits,
+                           _kept)
 
 # %% auto #0
-__all__ = ['vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny', 'model_card', 'shipped_metrics',
-           'write_model_cards']
+__all__ = ['TARGETS', 'vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny', 'model_card', 'shipped_metrics',
+           'write_model_cards', 'met', 'objects_right', 'swap_lands', 'measure_targets']
 
 # %% ../nbs/30_model_card.ipynb #4f3e0eac
 def vae_psnr(sd, n=100, start=TEST_SEED) -> float:
@@ -114,3 +119,70 @@ def write_model_cards(metrics: dict, dest=WEIGHTS):
         folder = Path(dest) / name
         (folder / 'metrics.json').write_text(json.dumps(metrics, indent=1) + '\n')
         (folder / 'README.md').write_text(model_card(f'dflab-{name}', metrics, _parts(load_sd(str(folder)))))
+
+# %% ../nbs/30_model_card.ipynb #98fb5a25
+TARGETS = {   # name → (bound, 'min' or 'max', what is measured)
+    'vae_psnr': (33., 'min', 'VAE round trip at 128 px (dB)'),
+    'decoded_read': (0.99, 'min', "held-out images the judge still reads right after the VAE's round trip"),
+    'one_object': (0.97, 'min', 'one-object prompts drawn in the right colour and shape'),
+    'two_objects': (0.85, 'min', 'two-object prompts with each object in its own colour and shape'),
+    'diffedit_success': (0.8, 'min', 'DiffEdit colour edits on two-object scenes that land'),
+    'diffedit_kept': (0.95, 'min', "DiffEdit: the untouched object keeps its colour and shape"),
+    'diffedit_other_psnr': (28., 'min', 'DiffEdit: the untouched object against the input (dB)'),
+    'img2img_06': (0.9, 'min', "img2img at strength 0.6: the prompt's colour on the object's own shape"),
+    'inpaint_blended_success': (0.9, 'min', 'blended inpainting following the prompt inside the mask'),
+    'inpaint_blended_outside': (30., 'min', 'blended inpainting outside the mask (dB)'),
+    'inpaint_9ch_success': (0.9, 'min', '9-channel inpainting following the prompt inside the mask'),
+    'inpaint_9ch_outside': (30., 'min', '9-channel inpainting outside the mask (dB)'),
+    'inversion_psnr': (31., 'min', 'DDIM inversion at guidance 1, reconstruction (dB)'),
+    'p2p_swap': (0.8, 'min', 'prompt-to-prompt word swaps that land without adding or losing an object'),
+    'word_iou_one': (0.6, 'min', "a word's attention map against its object's mask, one object (IoU)"),
+    'word_iou_two': (0.5, 'min', "a word's attention map against its object's mask, two objects (IoU)"),
+    'seconds_25_steps': (1.5, 'max', 'one 25-step 128 px generation with guidance on 2 CPU threads (s)'),
+}
+
+def met(name, value) -> bool:
+    "Whether `value` meets target `name` of `TARGETS`."
+    bound, kind, _ = TARGETS[name]
+    return value >= bound if kind == 'min' else value <= bound
+
+# %% ../nbs/30_model_card.ipynb #cc0da049
+def objects_right(sd, clf, *, n=100, n_objects=1, steps=25, guidance=7.5, start=TEST_SEED) -> float:
+    "Fraction of `n` held-out captions with `n_objects` objects whose objects come out in the right colour and shape."
+    scenes = [replace(sample_scene(np.random.default_rng(start + i), n_objects=n_objects), name_background=True)
+              for i in range(n)]
+    images = text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=guidance)
+    return float(np.mean([scene_correct(p, s, check_background=False)['all'] for p, s in zip(classify(clf, images), scenes)]))
+
+def swap_lands(sd, clf, pairs, *, steps=25, guidance=7.5) -> float:
+    "Fraction of prompt-to-prompt word swaps (from noise, seed i for pair i) whose target shows the new word, no object added or lost."
+    targets = [prompt_to_prompt(sd, p['caption'], p['target_caption'], seed=i, steps=steps, guidance=guidance)[1]
+               for i, p in enumerate(pairs)]
+    return float(np.mean([object_correct(q, p['target_scene'], p['index']) and q[0] == len(p['scene'].objects) - 1
+                          for q, p in zip(classify(clf, targets), pairs)]))
+
+# %% ../nbs/30_model_card.ipynb #c222cacc
+def measure_targets(sd, inpaint_sd, clf, *, n=100, n_edits=30, steps=25) -> dict:
+    "Every quantity of `TARGETS` for the model `sd` (with its inpainting model), on held-out seeds."
+    pairs = held_out_pairs(n_edits, 'colour', sd.size, n_objects=2)
+    edited = [diffedit(sd, p['image'], p['caption'], p['target_caption'], steps=steps)[0] for p in pairs]
+    preds = classify(clf, edited)
+    noised = [img2img(sd, p['image'], p['target_caption'], strength=0.6, steps=steps)[0] for p in pairs]
+    blended, conditioned = (inpaint_scores(m, clf, n=n_edits, steps=steps) for m in (sd, inpaint_sd))
+    words = {k: measure_word_maps(sd, n=n_edits, n_objects=k, strengths=(0.5,), hows=('influence',))['influence'][0.5]['all']
+             for k in (1, 2)}
+    samples = [make_sample(TEST_SEED + i, size=sd.size) for i in range(n_edits)]
+    return dict(
+        vae_psnr=vae_psnr(sd, n), decoded_read=judge_accuracy(sd, clf, n)[1],
+        one_object=objects_right(sd, clf, n=n, steps=steps), two_objects=objects_right(sd, clf, n=n, n_objects=2, steps=steps),
+        diffedit_success=edit_scores(clf, edited, pairs)['success'],
+        diffedit_kept=float(np.mean([_kept(q, p) for q, p in zip(preds, pairs)])),
+        diffedit_other_psnr=float(np.mean([psnr(r, p['image'], mask=p['other_mask']) for r, p in zip(edited, pairs)])),
+        img2img_06=float(np.mean([object_correct(q, p['target_scene'], p['index']) for q, p in zip(classify(clf, noised), pairs)])),
+        inpaint_blended_success=blended['success'], inpaint_blended_outside=blended['psnr_outside'],
+        inpaint_9ch_success=conditioned['success'], inpaint_9ch_outside=conditioned['psnr_outside'],
+        inversion_psnr=float(np.mean([reconstruction(sd, s['image'], s['caption'], steps=steps)['psnr'] for s in samples])),
+        p2p_swap=swap_lands(sd, clf, pairs, steps=steps),
+        word_iou_one=float(np.mean([words[1]['iou colour'], words[1]['iou shape']])),
+        word_iou_two=float(np.mean([words[2]['iou colour'], words[2]['iou shape']])),
+        seconds_25_steps=generation_seconds(sd))

@@ -9,15 +9,19 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import image_grid, make_generator, md_table, seconds
+from .core import image_grid, make_generator, md_table, seconds, tensor_to_uint8, uint8_to_tensor
 from .checks import MASK_SAMPLINGS, check_number, latent_mask, load_image
 from .models import pipeline_reference
-from .shapes import BACKGROUNDS, TEST_SEED, held_out_pairs, make_sample, sample_scene, scene_labels
+from .shapes import (BACKGROUNDS, CAMERA, FLOOR, FLOOR_TILT, TEST_SEED, held_out_pairs, make_sample, render_depth,
+                          sample_scene, scene_labels)
 from .metrics import classify, coverage, edit_scores, mask_iou, object_correct, psnr, scene_correct
 from .vae import latents_to_pil, vae_roundtrip
 from .loop import Recorder, strength_start, text2img
 from .attention import _scaled, attention_maps, cross_attention_layers, layer_resolution, otsu_threshold
 from .img2img import img2img
+from .depth2img import depth2img, estimate_depth
+from .upscale import upscale
+from .tiny import low_res_images
 from .inpainting import grow_to_latent_grid, inpaint
 from .inversion import INVERSION_METHODS, inversion_edit, invert, regenerate
 from .diffedit import (DiffEditMask, diffedit, diffedit_mask, diffedit_noised, fast_diffedit, make_mask,
@@ -25,16 +29,17 @@ from .diffedit import (DiffEditMask, diffedit, diffedit_mask, diffedit_noised, f
 from .p2p import prompt_to_prompt
 
 # %% auto #0
-__all__ = ['BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', 'text2img_batches', 'negative_prompt_effect', 'trajectory_images',
-           'save_gif', 'denoising_gif', 'adherence', 'plot_adherence', 'bench_text2img', 'object_words', 'word_scores',
-           'measure_word_maps', 'plot_word_maps', 'strength_sweep', 'img2img_scores', 'plot_scores', 'inpaint_edit',
-           'inpaint_scores', 'bar_scores', 'mask_sampling_ious', 'reconstruction', 'reconstruction_sweep',
-           'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'timed_edits', 'inversion_methods',
-           'null_text_curve', 'plot_null_text_curve', 'pair_masks', 'mask_scores', 'threshold_curve', 'grid_oracle',
-           'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors', 'standard_editors',
-           'paste_back_editors', 'compare_mask_methods', 'looped_mask', 'benchmark_masks', 'benchmark_table',
-           'generation_scores', 'p2p_scores', 'compare_editors', 'inversion_edits', 'plot_tradeoff', 'course_editors',
-           'which_edit', 'plot_which_edit']
+__all__ = ['OBJECT_DEPTH', 'BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', 'text2img_batches', 'negative_prompt_effect',
+           'trajectory_images', 'save_gif', 'denoising_gif', 'adherence', 'plot_adherence', 'bench_text2img',
+           'object_words', 'word_scores', 'measure_word_maps', 'plot_word_maps', 'strength_sweep', 'img2img_scores',
+           'plot_scores', 'depth_objects', 'estimated_objects', 'layout_scores', 'inpaint_edit', 'inpaint_scores',
+           'bar_scores', 'mask_sampling_ious', 'edge_sharpness', 'upscale_scores', 'reconstruction',
+           'reconstruction_sweep', 'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'timed_edits',
+           'inversion_methods', 'null_text_curve', 'plot_null_text_curve', 'pair_masks', 'mask_scores',
+           'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors',
+           'standard_editors', 'paste_back_editors', 'compare_mask_methods', 'looped_mask', 'benchmark_masks',
+           'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors', 'inversion_edits', 'plot_tradeoff',
+           'course_editors', 'which_edit', 'plot_which_edit']
 
 # %% ../nbs/29_studies.ipynb #f05f8be1
 def guidance_sweep(sd, prompt, guidances=(1, 3, 7.5, 15), *, steps=25, seed=0, scheduler='ddim') -> list:
@@ -218,6 +223,37 @@ def plot_scores(scores, xlabel='strength'):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/29_studies.ipynb #7ba7b24e
+OBJECT_DEPTH = 0.5 * (1 / (FLOOR - FLOOR_TILT) + 0.12 / CAMERA)   # between the plane's nearest point and the farthest object (radius 0.12)
+
+def depth_objects(depth) -> np.ndarray:
+    "Where inverse `depth` `(H,W)` shows an object: nearer than any point of the background plane."
+    return np.asarray(depth) > OBJECT_DEPTH
+
+def estimated_objects(depth_sd, images) -> list:
+    "`depth_objects` of each of `images` (at its size), by `depth_sd`'s depth estimator."
+    images = [load_image(im) for im in images]
+    maps = estimate_depth(depth_sd, images).float()[:, None]
+    return [depth_objects(F.interpolate(m[None], size=(im.height, im.width), mode='bilinear')[0, 0].cpu())
+            for m, im in zip(maps, images)]
+
+# %% ../nbs/29_studies.ipynb #76663e41
+def layout_scores(depth_sd, sd, clf, *, n=30, strength=0.8, steps=25, guidance=7.5, start=TEST_SEED) -> dict:
+    "img2img (`sd`) and depth2img (`depth_sd`, estimated and true depth) at one `strength` on `n` held-out colour edits: objects' IoU with the input's, edit success."
+    pairs = held_out_pairs(n, 'colour', depth_sd.size, start=start)
+    kw = dict(strength=strength, steps=steps, guidance=guidance)
+    editors = {'img2img': lambda p: img2img(sd, p['image'], p['target_caption'], **kw)[0],
+               'depth2img, estimated depth': lambda p: depth2img(depth_sd, p['image'], p['target_caption'], **kw)[0],
+               'depth2img, true depth': lambda p: depth2img(depth_sd, p['image'], p['target_caption'],
+                                                           depth=render_depth(p['scene'], depth_sd.size), **kw)[0]}
+    truth = [depth_objects(render_depth(p['scene'], depth_sd.size)) for p in pairs]
+    res = {}
+    for name, edit in editors.items():
+        results = [edit(p) for p in pairs]
+        ious = [mask_iou(found, t) for found, t in zip(estimated_objects(depth_sd, results), truth)]
+        res[name] = dict(edit_scores(clf, results, pairs), layout_iou=float(np.mean(ious)))
+    return res
+
 # %% ../nbs/29_studies.ipynb #5a9cb1fc
 def inpaint_edit(sd, pair, *, grow=True, **kw) -> Image.Image:
     "Inpaint the edit region of an edit `pair` towards its target caption (mask grown to the latent grid if `grow`)."
@@ -251,6 +287,34 @@ def mask_sampling_ious(*, n=100, size=128, factor=8, start=TEST_SEED) -> dict:
     shrink['centre'] = lambda m: np.asarray(Image.fromarray(m).resize((size // factor,) * 2, Image.Resampling.NEAREST))
     full = lambda cells: cells.repeat(factor, 0).repeat(factor, 1)
     return {s: [mask_iou(full(f(p['mask'])), p['mask']) for p in pairs] for s, f in shrink.items()}
+
+# %% ../nbs/29_studies.ipynb #10acc167
+def edge_sharpness(image, reference) -> float:
+    "Mean gradient magnitude of `image` where `reference` changes fastest (its top tenth), relative to `reference`'s (1: as crisp)."
+    grad = lambda im: np.hypot(*np.gradient(np.asarray(im, np.float32).mean(-1)))
+    ref = grad(reference)
+    edges = ref >= np.quantile(ref, 0.9)
+    return float(grad(image)[edges].mean() / ref[edges].mean())
+
+# %% ../nbs/29_studies.ipynb #96afe2ae
+def upscale_scores(up_sd, clf, *, n=20, noise_levels=(0, 20, 50, 100, 200, 350), steps=25, guidance=9.,
+                   start=TEST_SEED) -> dict:
+    "Bicubic and `upscale` at each noise level on `n` held-out colour edits shrunk to 32 px: PSNR and edge sharpness against the true image, how often the judge reads its caption; and, prompted with the target caption, how often the result follows the prompt."
+    pairs = held_out_pairs(n, 'colour', 32 * up_sd.vae_factor, start=start)
+    truth = [p['image'] for p in pairs]
+    small = [Image.fromarray(a) for a in low_res_images(np.stack([np.asarray(im) for im in truth]))]
+    def scores(results):
+        preds = classify(clf, results)
+        return dict(psnr=float(np.mean([psnr(r, t) for r, t in zip(results, truth)])),
+                    sharpness=float(np.mean([edge_sharpness(r, t) for r, t in zip(results, truth)])),
+                    reads_caption=float(np.mean([scene_correct(q, p['scene'])['all'] for q, p in zip(preds, pairs)])))
+    res = {'bicubic': scores([im.resize(t.size, Image.Resampling.BICUBIC) for im, t in zip(small, truth)])}
+    for level in noise_levels:
+        kw = dict(noise_level=level, steps=steps, guidance=guidance)
+        res[level] = scores([upscale(up_sd, im, p['caption'], **kw)[0] for im, p in zip(small, pairs)])
+        swapped = [upscale(up_sd, im, p['target_caption'], **kw)[0] for im, p in zip(small, pairs)]
+        res[level]['follows_prompt'] = edit_scores(clf, swapped, pairs)['success']
+    return res
 
 # %% ../nbs/29_studies.ipynb #221d1790
 def reconstruction(sd, image, prompt, *, steps=50, strength=1.0, guidance=1.) -> dict:

@@ -26,9 +26,9 @@ __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG'
            'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss',
            'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier',
            'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
-           'held_out_depth_error', 'depth_condition', 'rescale_latents', 'upscaler_latents', 'upscaler_batches',
-           'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny', 'training_summary',
-           'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts', 'install_weights']
+           'held_out_depth_error', 'depth_condition', 'rescale_latents', 'low_res_images', 'upscaler_latents',
+           'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny',
+           'training_summary', 'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -533,6 +533,10 @@ def rescale_latents(vae, k: float):
     return vae
 
 # %% ../nbs/06_tiny.ipynb #926c5319
+def low_res_images(images, size=32) -> np.ndarray:
+    "uint8 images `(N,H,W,3)` shrunk to `size` px as the upscaler learns them: bilinear with antialiasing."
+    return tensor_to_uint8(F.interpolate(uint8_to_tensor(images), size=(size, size), mode='bilinear', antialias=True))
+
 def upscaler_latents(out, vae, images) -> dict:
     "Latent means and stds of `images` under the upscaler's VAE, rescaled to `UPSCALER_SCALE` (cached in `out`)."
     path = Path(out) / 'upscaler_latents.pt'
@@ -699,7 +703,7 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     train_stage('upscaler_vae', out, dict(vae=up_vae), vae_batches(data['images'], object_centres(len(data['images'])),
                 factor=4), vae_loss, budget['upscaler_vae'], 1e-3, max_steps, progress=progress)
     with state.main_process_first(): up_lat = upscaler_latents(out, up_vae.requires_grad_(False), data['images'])
-    low = tensor_to_uint8(F.interpolate(uint8_to_tensor(data['images']), size=(32, 32), mode='bilinear', antialias=True))
+    low = low_res_images(data['images'])
     up_unet = new_unet(**UPSCALER_UNET_CONFIG, cross_attention_dim=te.config.hidden_size)
     train_stage('upscaler', out, dict(unet=up_unet), upscaler_batches(up_lat['mean'], up_lat['std'], tokens, low),
                 upscaler_loss_fn(te), budget['upscaler'], 5e-4, max_steps, progress=progress)

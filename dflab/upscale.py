@@ -5,13 +5,15 @@
 # %% ../nbs/21b_upscale.ipynb #f67eeeb5
 from __future__ import annotations
 import torch
-from .core import make_generator, randn, pil_to_tensor
+from PIL import Image
+from .core import make_generator, randn, pil_to_tensor, tensor_to_pil, show_images, explorer
+from .metrics import psnr
 from .checks import MAX_SIDE, as_images, load_image, check_number
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, ready_scheduler, to_output
 
 # %% auto #0
-__all__ = ['check_noise_level', 'low_res_condition', 'upscale']
+__all__ = ['check_noise_level', 'low_res_condition', 'upscale', 'upscale_view', 'upscale_explorer']
 
 # %% ../nbs/21b_upscale.ipynb #a46747cf
 def check_noise_level(sd, noise_level) -> int:
@@ -60,3 +62,30 @@ def upscale(sd, image, prompt, *,
     latents = denoise(sd, cond, uncond, latents=latents, extra=extra, class_labels=levels, steps=steps,
                       guidance=guidance, scheduler=sched, generator=g, eta=eta, callback=callback, progress=progress)
     return to_output(sd, latents, output_type)
+
+# %% ../nbs/21b_upscale.ipynb #564d458f
+def upscale_view(sd, image, prompt, noise_level, *, reference=None, steps=75, seed=0, **kw):
+    "Figure: the noised small `image` the UNet sees, bicubic ×4, `upscale`'s result and `reference` (the true large image), with PSNRs."
+    image = load_image(image)
+    big = (image.width * sd.vae_factor, image.height * sd.vae_factor)
+    seen = tensor_to_pil(low_res_condition(sd, [image], check_noise_level(sd, noise_level), make_generator(seed))[0])[0]
+    shown = {f'what the UNet sees (noise level {noise_level})': seen.resize(big, Image.Resampling.NEAREST),
+             'bicubic': image.resize(big, Image.Resampling.BICUBIC),
+             'upscaled': upscale(sd, image, prompt, noise_level=noise_level, steps=steps, seed=seed, **kw)[0]}
+    if reference is not None: shown['true'] = load_image(reference)
+    titles = [k + (f', {psnr(im, shown["true"]):.1f} dB' if reference is not None and k in ('bicubic', 'upscaled') else '')
+              for k, im in shown.items()]
+    fig = show_images(list(shown.values()), titles=titles, size=3)
+    fig.suptitle(prompt, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+def upscale_explorer(sd, image, prompt, *, reference=None, steps=75, **kw):
+    "Widget: a noise-level slider and a prompt box over `upscale_view` of `image`."
+    import ipywidgets as widgets
+    level = widgets.IntSlider(value=20, min=0, max=sd.max_noise_level, step=10, description='noise level',
+                              continuous_update=False)
+    text = widgets.Text(value=prompt, description='prompt', continuous_update=False)
+    return explorer(dict(noise_level=level, prompt=text),
+                    lambda noise_level, prompt: upscale_view(sd, image, prompt, noise_level, reference=reference,
+                                                             steps=steps, **kw))

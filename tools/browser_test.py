@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Open chapters in a real JupyterLab with headless Chromium, Run All, and move an explorer's slider.
 
-    python tools/browser_test.py                     # chapter 5 (14_loop) and chapter 10 (23_diffedit)
+    python tools/browser_test.py                     # chapters 5 (14_loop), 10 (23_diffedit), 7b (20b_depth2img)
     python tools/browser_test.py --only 14_loop      # one of them
     python tools/browser_test.py --disable-extension @jupyter-widgets/jupyterlab-manager   # must FAIL
 
@@ -37,6 +37,7 @@ SAVED = '10_vae'   # opened and saved unchanged: opening a notebook must not mod
 CASES = {
     '14_loop': ('guidance slider', r'^\s*loop_explorer\(', 'guidance'),
     '23_diffedit': ('threshold slider', r'threshold_explorer\(', 'threshold'),
+    '20b_depth2img': ('strength slider', r'depth_explorer\(', 'strength'),
 }
 
 SETTINGS = {   # JupyterLab user settings: no autosave, every cell in the DOM (dflab-lab's own turn the news off)
