@@ -78,10 +78,14 @@ def _hub_unreachable(repo_id, timeout=5.) -> str | None:
 
 def _check_folder(path: Path, name) -> str:
     "`path` as a string if it is a complete diffusers model folder, else a clear error."
-    if not path.is_dir(): raise FileNotFoundError(f"{name!r}: there is no folder {path}")
+    tiny = str(name).startswith('tiny')
+    if not path.is_dir():
+        hint = ("; this version of dflab does not ship it yet: train it with `dflab-train-tiny --recipe v2 --install` "
+                "(chapter 06_tiny)") if tiny else ''
+        raise FileNotFoundError(f"{name!r}: there is no folder {path}{hint}")
     missing = [p for p in ('model_index.json',) + PARTS if not (path / p).exists()]
     if missing:
-        hint = "; train it with `dflab-train-tiny`" if str(name).startswith('tiny') else ''
+        hint = "; train it with `dflab-train-tiny`" if tiny else ''
         raise FileNotFoundError(f"{name!r}: the folder {path} has no {', '.join(missing)} (a diffusers model folder "
                                 f"has model_index.json and {', '.join(p + '/' for p in PARTS)}){hint}")
     return str(path)

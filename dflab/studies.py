@@ -665,14 +665,14 @@ def which_edit(sd, inpaint_sd, clf, *, n=30, n_objects=2, start=TEST_SEED, **kw)
 def plot_which_edit(res: dict):
     "Edit success against PSNR outside the change per technique (marker area: how often the other object is kept), and seconds per edit."
     import matplotlib.pyplot as plt
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw=dict(width_ratios=(3, 2)))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw=dict(width_ratios=(3, 2)))
     for k, (name, r) in enumerate(res.items()):
-        ax.scatter(r['psnr_outside'], r['success'], s=30 + 250 * r['kept'], color=f'C{k}', alpha=0.8)
-        ax.annotate(name, (r['psnr_outside'], r['success']), fontsize=8, xytext=(7, 4), textcoords='offset points')
+        ax.scatter(r['psnr_outside'], r['success'], s=30 + 300 * r['kept'], color=f'C{k}', alpha=0.75, label=name)
     ax.set(xlabel='PSNR outside the change (dB)', ylabel='edit success', ylim=(-0.05, 1.05))
-    ax.set_title('marker area: other object kept', fontsize=9)
+    ax.set_title('marker area: how often the other object is kept', fontsize=9)
+    ax.legend(fontsize=7, loc='lower left', markerscale=0.5)
     names = list(res)[::-1]
     bx.barh(names, [res[k]['seconds'] for k in names], color=[f'C{len(res) - 1 - i}' for i in range(len(names))])
-    bx.set_xscale('log'); bx.set_xlabel('seconds per edit (median)'); bx.tick_params(axis='y', labelsize=8)
+    bx.set_xlabel('seconds per edit (median)'); bx.tick_params(axis='y', labelsize=8)
     fig.tight_layout()
     return fig
