@@ -17,8 +17,7 @@ from .loop import text2img
 from .img2img import img2img
 from .diffedit import diffedit
 from .p2p import prompt_to_prompt
-from .studies import (adherence, reconstruction, text2img_batches, inpaint_scores, measure_word_maps, timed_edits,
-                           _kept)
+from .studies import (adherence, reconstruction, text2img_batches, inpaint_scores, measure_word_maps, _kept)
 
 # %% auto #0
 __all__ = ['TARGETS', 'vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny', 'model_card', 'shipped_metrics',

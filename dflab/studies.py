@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
-from .core import image_grid, make_generator, md_table, seconds, tensor_to_uint8, uint8_to_tensor
+from .core import image_grid, make_generator, md_table, seconds
 from .checks import MASK_SAMPLINGS, check_number, latent_mask, load_image
 from .models import pipeline_reference
 from .shapes import (BACKGROUNDS, CAMERA, FLOOR, FLOOR_TILT, TEST_SEED, held_out_pairs, make_sample, render_depth,
