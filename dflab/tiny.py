@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_tiny.ipynb #b921705e
 from __future__ import annotations
-import argparse, datetime, functools, json, logging, math, os, shutil, time
+import argparse, datetime, functools, json, logging, math, os, platform, re, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -19,16 +19,17 @@ log = logging.getLogger('dflab.tiny')
 # %% auto #0
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
-           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'SHIPPED', 'PARTS', 'new_vae',
-           'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage',
-           'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all',
-           'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'training_latents',
-           'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss',
-           'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier',
-           'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
-           'held_out_depth_error', 'depth_condition', 'rescale_latents', 'low_res_images', 'upscaler_latents',
-           'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny',
-           'training_summary', 'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts', 'install_weights']
+           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'FOLDER_STAGES',
+           'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel',
+           'shard', 'train_stage', 'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches',
+           'vae_loss', 'encode_all', 'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report',
+           'hardware', 'training_latents', 'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn',
+           'held_out_loss', 'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data',
+           'save_classifier', 'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches',
+           'depth_loss', 'held_out_depth_error', 'depth_condition', 'rescale_latents', 'low_res_images',
+           'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args',
+           'train_tiny', 'training_summary', 'loss_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli',
+           'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -318,6 +319,16 @@ def write_report(out, stage, **measures):
     path = Path(out) / 'report.json'
     report = json.loads(path.read_text()) if path.exists() else {}
     path.write_text(json.dumps({**report, stage: {**report.get(stage, {}), **measures}}, indent=1))
+
+# %% ../nbs/06_tiny.ipynb #b6758adb
+def hardware() -> dict:
+    "What this process trains on: the CPU's model and the cores it may use, the GPU if any, torch's version."
+    info = Path('/proc/cpuinfo')
+    models = [l.split(':', 1)[1].strip() for l in (info.read_text().splitlines() if info.exists() else [])
+              if l.startswith('model name')]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return dict(cpu=models[0] if models else platform.processor(), cores=cores,
+                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None, torch=torch.__version__)
 
 # %% ../nbs/06_tiny.ipynb #a65f3022
 def training_latents(out, vae, images) -> dict:
@@ -654,7 +665,9 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     check_training_args(minutes=minutes, n_train=n_train, max_steps=max_steps, threads=threads)
     state = PartialState(**_state_kwargs())
     out = Path(out)
-    if state.is_main_process: out.mkdir(parents=True, exist_ok=True)
+    if state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        write_report(out, 'run', recipe=recipe, n_train=n_train, processes=state.num_processes, **hardware())
     if threads: torch.set_num_threads(threads)
     scale = 1 if minutes is None else minutes / sum(r['minutes'].values())
     budget = {k: v * scale for k, v in r['minutes'].items()}
@@ -723,6 +736,29 @@ def training_summary(out) -> dict:
         if path.exists() and (p := json.loads(path.read_text())).get('done'):
             res[stage] = dict(steps=p['step'], minutes=round(p['elapsed'] / 60, 1), processes=p['processes'], loss=p['loss'])
     return res
+
+# %% ../nbs/06_tiny.ipynb #234a1d95
+LOSS_LINE = re.compile(r' (\w+) step (\d+) ([\d.]+) min loss ([\d.]+) ')   # train_stage's line every 50 steps
+
+def loss_curves(out) -> dict:
+    "Each stage's logged training loss in `out/train.log`, `{stage: [[step, minutes, loss], …]}`, a resumed run's lines replacing those it repeats."
+    path, curves = Path(out) / 'train.log', {}
+    for m in LOSS_LINE.finditer(path.read_text() if path.exists() else ''):
+        curves.setdefault(m[1], {})[int(m[2])] = [int(m[2]), float(m[3]), float(m[4])]
+    return {stage: [c[step] for step in sorted(c)] for stage, c in curves.items()}
+
+# %% ../nbs/06_tiny.ipynb #82dc391d
+FOLDER_STAGES = {'tiny': STAGES[:4] + ('classifier',),                  # the judge ships beside tiny
+                 'tiny-inpainting': STAGES[:5], 'tiny-depth': STAGES[:4] + ('depth_estimator', 'depth'),
+                 'tiny-upscaler': STAGES[2:4] + ('upscaler_vae', 'upscaler')}   # its text encoder is tiny's
+
+def run_record(out, name) -> dict:
+    "What shipped folder `name`'s card records of the run in `out`: the run, its stages' steps, minutes, loss curves and held-out checks."
+    path = Path(out) / 'report.json'
+    report = json.loads(path.read_text()) if path.exists() else {}
+    mine = lambda d: {k: v for k, v in d.items() if k in FOLDER_STAGES[name]}
+    return dict(run=report.get('run', {}), training=mine(training_summary(out)), curves=mine(loss_curves(out)),
+                held_out=mine(report))
 
 # %% ../nbs/06_tiny.ipynb #b551fc80
 def _number_arg(name):
@@ -794,7 +830,7 @@ def link_shared_parts(dest=WEIGHTS, base='tiny') -> list:
     return linked
 
 def install_weights(out, dest=WEIGHTS) -> list:
-    "Copy the trained folders and classifier from `out` into the package's weights folder, sharing parts equal to tiny's."
+    "Copy the trained folders, their run's record and the classifier from `out` into the package's weights folder, sharing parts equal to tiny's."
     for name in SHIPPED:
         if not (Path(out) / name).is_dir(): continue
         for sub in PARTS:
@@ -804,5 +840,7 @@ def install_weights(out, dest=WEIGHTS) -> list:
             elif target.exists(): shutil.rmtree(target)
             shutil.copytree(Path(out) / name / sub, target)
         shutil.copy(Path(out) / name / 'model_index.json', Path(dest) / name / 'model_index.json')
+        (Path(dest) / name / 'metrics.json').write_text(json.dumps(run_record(out, name), indent=1) + '\n')
+        (Path(dest) / name / 'README.md').unlink(missing_ok=True)   # the card of other weights: 30_model_card writes it anew
     shutil.copy(Path(out) / 'shapes-classifier.safetensors', Path(dest) / 'shapes-classifier.safetensors')
     return link_shared_parts(dest)
