@@ -117,10 +117,15 @@ def recompute_asked(name) -> bool:
     asked = {n.strip() for n in os.environ.get('DFLAB_RECOMPUTE', '').split(',')}
     return name in asked or 'all' in asked
 
+def _made_since_asked(path) -> bool:
+    "Whether stored result `path` was written after `DFLAB_RECOMPUTE_SINCE` (a Unix time): re-made earlier in the same run."
+    since = os.environ.get('DFLAB_RECOMPUTE_SINCE')
+    return since is not None and path.exists() and path.stat().st_mtime >= float(since)
+
 def measured(sd, name, compute, recompute=False):
     "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` or `recompute_asked` (dflab-tiny's if none is stored)."
     path = results_folder(sd) / f'{name}.json'
-    if recompute or recompute_asked(name):
+    if recompute or (recompute_asked(name) and not _made_since_asked(path)):
         start = time.perf_counter()
         result = json.loads(json.dumps(compute()))      # as it will read back: dict keys become strings
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,8 @@ Each notebook's wall-clock execution time (kernel start to last cell, in seconds
 nbs/run_times.json (or OUT/run_times.json with --out), together with the core count, OMP_NUM_THREADS as the
 kernel saw it ("default" when unset) and whether a GPU was visible; the README renders that file. A failing
 notebook's time is not recorded, nor the times of a run with --recompute (which sets DFLAB_RECOMPUTE for the
-kernel, so `dflab.course.measured` measures the named stored results again, or every one with `all`).
+kernel, so `dflab.course.measured` measures the named stored results again, or every one with `all` — once each:
+DFLAB_RECOMPUTE_SINCE, the run's start, marks a result a previous chapter of the run stored as re-made).
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -209,6 +210,7 @@ def main(argv=None):
     if args.threads: os.environ['OMP_NUM_THREADS'] = str(args.threads)
     os.environ.pop('DFLAB_SKIP_LOG', None)
     os.environ['DFLAB_RECOMPUTE'] = args.recompute
+    os.environ['DFLAB_RECOMPUTE_SINCE'] = str(time.time())   # a result two chapters show is re-made once
     if args.model: os.environ['DFLAB_MODEL'] = args.model
     else: os.environ.pop('DFLAB_MODEL', None)
     os.environ.pop('MPLBACKEND', None)    # the kernel's inline backend, as in JupyterLab
