@@ -522,7 +522,7 @@ def depth_condition(depth, size, dtype=torch.float32) -> torch.Tensor:
 # %% ../nbs/06_tiny.ipynb #b25e6130
 UPSCALER_VAE_CONFIG = dict(block_out_channels=(32, 64, 128), down_block_types=('DownEncoderBlock2D',) * 3,
                            up_block_types=('UpDecoderBlock2D',) * 3)
-UPSCALER_UNET_CONFIG = dict(sample_size=32, in_channels=7, block_out_channels=(64, 128, 128), num_class_embeds=1000,
+UPSCALER_UNET_CONFIG = dict(sample_size=32, in_channels=7, block_out_channels=(32, 64, 64), num_class_embeds=1000,
                             down_block_types=('DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'),
                             up_block_types=('CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'),
                             only_cross_attention=(True, True, False))

@@ -210,7 +210,8 @@ def main(argv=None):
     if args.threads: os.environ['OMP_NUM_THREADS'] = str(args.threads)
     os.environ.pop('DFLAB_SKIP_LOG', None)
     os.environ['DFLAB_RECOMPUTE'] = args.recompute
-    os.environ['DFLAB_RECOMPUTE_SINCE'] = str(time.time())   # a result two chapters show is re-made once
+    if args.recompute: os.environ['DFLAB_RECOMPUTE_SINCE'] = str(time.time())   # a result two chapters show: made once
+    else: os.environ.pop('DFLAB_RECOMPUTE_SINCE', None)
     if args.model: os.environ['DFLAB_MODEL'] = args.model
     else: os.environ.pop('DFLAB_MODEL', None)
     os.environ.pop('MPLBACKEND', None)    # the kernel's inline backend, as in JupyterLab
