@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Open chapters in a real JupyterLab with headless Chromium, Run All, and move an explorer's slider.
 
-    python tools/browser_test.py                     # chapters 5 (14_loop), 10 (23_diffedit), 7b (20b_depth2img)
+    python tools/browser_test.py                     # chapters 5 (14_loop), 10 (23_diffedit), 7b (20b_depth2img), 8b (21b_upscale)
     python tools/browser_test.py --only 14_loop      # one of them
     python tools/browser_test.py --disable-extension @jupyter-widgets/jupyterlab-manager   # must FAIL
 
@@ -14,7 +14,8 @@ with continuous_update=False fires on release) and the bytes of the figure's <im
 notebook shows from the repository (`../images/...`) must load: JupyterLab's root is the repository's folder, as
 the README starts it, and a 403 or 404 for a file in its log is a failure. JupyterLab starts as `dflab-lab`
 starts it, and one more notebook is opened, not run, and saved: its file must keep its bytes (opening a notebook
-must not turn a clone modified), and JupyterLab's news pop-up must not show.
+must not turn a clone modified), and JupyterLab's news pop-up must not show. Nothing the run does may change a file
+of the repository (`git status` and the changed files' contents are compared before and after).
 
 The notebooks run at the same time (one page and one kernel each, OMP_NUM_THREADS=1 unless set), then their
 explorers are checked one after the other. Each notebook is copied into a temporary folder that mirrors the
@@ -38,6 +39,7 @@ CASES = {
     '14_loop': ('guidance slider', r'^\s*loop_explorer\(', 'guidance'),
     '23_diffedit': ('threshold slider', r'threshold_explorer\(', 'threshold'),
     '20b_depth2img': ('strength slider', r'depth_explorer\(', 'strength'),
+    '21b_upscale': ('noise-level slider', r'upscale_explorer\(', 'noise level'),
 }
 
 SETTINGS = {   # JupyterLab user settings: no autosave, every cell in the DOM (dflab-lab's own turn the news off)
@@ -331,6 +333,13 @@ def run_in_lab(tmp, notebooks, nbs, args, fail):
         shutil.copy(log, ARTIFACTS / 'jupyterlab.log')
 
 
+def repository_state() -> dict:
+    "Each file `git status` lists, with its status and contents' hash: what a run must leave as it found it."
+    lines = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout.splitlines()
+    hash_of = lambda f: subprocess.run(['git', 'hash-object', f], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {line[3:]: (line[:2], hash_of(line[3:]) if (ROOT / line[3:]).is_file() else None) for line in lines}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--only', action='append', choices=list(CASES), help='test only this notebook (repeatable)')
@@ -349,8 +358,12 @@ def main(argv=None):
     for notebook in notebooks:
         if not (nbs / f'{notebook}.ipynb').exists(): fail(notebook, Failure(f'{nbs / notebook}.ipynb does not exist'))
     todo = [n for n in notebooks if n not in failures]
+    repo_before = repository_state()
     with tempfile.TemporaryDirectory(prefix='dflab-browser-') as tmp:
         ok = run_in_lab(Path(tmp), todo, nbs, args, fail) if todo else []
+    repo_after = repository_state()
+    if (written := sorted(f for f in {*repo_before, *repo_after} if repo_before.get(f) != repo_after.get(f))):
+        failures['repository'] = f"running the notebooks wrote into the repository: {', '.join(written)}"
     missing = sorted({m.group(1) for m in re.finditer(r' 40[34] GET /files/([^?\s]+)', (ARTIFACTS / 'jupyterlab.log').read_text())}
                      if (ARTIFACTS / 'jupyterlab.log').exists() else [])
     if missing: failures['pictures'] = f"JupyterLab could not serve {', '.join(missing)} (a notebook shows a file the server cannot reach)"
