@@ -34,7 +34,9 @@ nbs/run_times.json (or OUT/run_times.json with --out), together with the core co
 kernel saw it ("default" when unset) and whether a GPU was visible; the README renders that file. A failing
 notebook's time is not recorded, nor the times of a run with --recompute (which sets DFLAB_RECOMPUTE for the
 kernel, so `dflab.course.measured` measures the named stored results again, or every one with `all` — once each:
-DFLAB_RECOMPUTE_SINCE, the run's start, marks a result a previous chapter of the run stored as re-made).
+DFLAB_RECOMPUTE_SINCE, the run's start, marks a result a previous chapter of the run stored as re-made; set it
+yourself, e.g. DFLAB_RECOMPUTE_SINCE=$(date -d '2026-12-08 09:00' +%s), and an interrupted re-measurement resumes,
+skipping every result stored since then).
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -210,7 +212,7 @@ def main(argv=None):
     if args.threads: os.environ['OMP_NUM_THREADS'] = str(args.threads)
     os.environ.pop('DFLAB_SKIP_LOG', None)
     os.environ['DFLAB_RECOMPUTE'] = args.recompute
-    if args.recompute: os.environ['DFLAB_RECOMPUTE_SINCE'] = str(time.time())   # a result two chapters show: made once
+    if args.recompute: os.environ.setdefault('DFLAB_RECOMPUTE_SINCE', str(time.time()))   # each result made once
     else: os.environ.pop('DFLAB_RECOMPUTE_SINCE', None)
     if args.model: os.environ['DFLAB_MODEL'] = args.model
     else: os.environ.pop('DFLAB_MODEL', None)
