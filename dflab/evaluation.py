@@ -23,7 +23,7 @@ from .studies import (adherence, reconstruction, text2img_batches, inpaint_score
 from .tiny import SHIPPED
 
 # %% auto #0
-__all__ = ['ABOUT', 'STAGE_WORK', 'TARGETS', 'vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny',
+__all__ = ['ABOUT', 'STAGE_WORK', 'PREDICTS', 'TARGETS', 'vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny',
            'measure_folder', 'part_rows', 'model_card', 'shipped_folders', 'shipped_metrics', 'write_model_cards',
            'met', 'objects_right', 'swap_lands', 'measure_targets']
 
@@ -88,6 +88,8 @@ STAGE_WORK = {   # what each training stage trains, on what
     'upscaler_vae': 'the 4× VAE (three levels), on 64 px crops, batch 16',
     'upscaler': '7-channel UNet, 32 → 128 px, noise levels uniform below 350, v-prediction, batch 32'}
 
+PREDICTS = {'epsilon': 'the noise (ε)', 'v_prediction': 'v', 'sample': 'the clean latents'}   # by prediction type
+
 def part_rows(sd) -> list:
     "Each part of `sd`: its name, class, parameters (M, or '' for none) and configuration in words."
     v, u, t, s = sd.vae.config, sd.unet.config, sd.text_encoder.config, sd.scheduler.config
@@ -96,7 +98,7 @@ def part_rows(sd) -> list:
              f"widths {widths(v.block_out_channels)}, scaling factor {sd.vae_scale:g}"],
             ['text_encoder', 'CLIPTextModel', n_params(sd.text_encoder), f"{t.num_hidden_layers} layers, width {t.hidden_size}"],
             ['unet', 'UNet2DConditionModel', n_params(sd.unet), f"{u.in_channels} input channels, widths {widths(u.block_out_channels)}, "
-             f"cross-attention on {u.cross_attention_dim}-dim text, {sd.prediction_type} prediction"
+             f"cross-attention on {u.cross_attention_dim}-dim text, predicts {PREDICTS[sd.prediction_type]}"
              + (f", {u.num_class_embeds} noise-level classes" if u.num_class_embeds else '')]]
     if sd.depth_estimator is not None:
         c = sd.depth_estimator.config
@@ -156,8 +158,10 @@ def _measured(m: dict, sd) -> str:
 def model_card(name, metrics: dict, sd) -> str:
     "The Markdown model card of shipped folder `name` from its `metrics.json` and its loaded parts `sd`."
     run, training = metrics['run'], metrics['training']
-    where = f"{run['cores']} CPU cores" + (f" ({run['cpu']})" if run.get('cpu') else '') + (f", {run['gpu']}" if run.get('gpu') else '')
-    stages = _table_text([[k, STAGE_WORK[k], f"{v['steps']:,}", v['minutes'], v.get('processes', ''),
+    where = ', '.join([f"{run['cores']} CPU cores"] + [run[k] for k in ('cpu', 'gpu') if run.get(k)])
+    shared = sd.unet.config.in_channels == 7          # the upscaler keeps only the text encoder of these stages
+    work = lambda k: STAGE_WORK[k] + (' — of which this folder has the text encoder' if shared and k.startswith('unet') else '')
+    stages = _table_text([[k, work(k), f"{v['steps']:,}", v['minutes'], v.get('processes', ''),
                       _curve(metrics['curves'].get(k)), _held_out(metrics['held_out'].get(k, {}))] for k, v in training.items()]
                     + [['**total**', '', '', f"**{sum(v['minutes'] for v in training.values()):.1f}**", '', '', '']],
                     ['stage', 'what it trains', 'steps', 'minutes', 'processes', 'loss: start → middle → end', 'held-out check'])
