@@ -84,7 +84,7 @@ STAGE_WORK = {   # what each training stage trains, on what
     'inpaint': '9-channel UNet widened from the text-to-image one (new weights zero): object, rectangle and whole-image masks, batch 32',
     'classifier': 'the judging classifier (not part of the model), on clean images and VAE round trips, batch 128',
     'depth_estimator': 'the DPT depth estimator, on the true inverse depth (L1), batch 32',
-    'depth': '5-channel UNet widened from the text-to-image one (new weights zero), the true depth as condition, batch 32',
+    'depth': '5-channel UNet widened from the text-to-image one (new weights zero), the true or the estimated depth (half each) as condition, batch 32',
     'upscaler_vae': 'the 4× VAE (three levels), on 64 px crops, batch 16',
     'upscaler': '7-channel UNet, 32 → 128 px, noise levels uniform below 350, v-prediction, batch 32'}
 

@@ -26,10 +26,10 @@ __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG'
            'hardware', 'training_latents', 'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn',
            'held_out_loss', 'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data',
            'save_classifier', 'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches',
-           'depth_loss', 'held_out_depth_error', 'depth_condition', 'rescale_latents', 'low_res_images',
-           'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args',
-           'train_tiny', 'training_summary', 'loss_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli',
-           'link_shared_parts', 'install_weights']
+           'depth_loss', 'held_out_depth_error', 'depth_condition', 'training_depths', 'rescale_latents',
+           'low_res_images', 'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder',
+           'check_training_args', 'train_tiny', 'training_summary', 'loss_curves', 'run_record', 'train_tiny_parser',
+           'train_tiny_cli', 'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -371,7 +371,7 @@ def diffusion_batches(lat_mean,        # posterior means of the training latents
                       batch=64,        # samples per step
                       p_uncond=0.1,    # how often a caption is replaced by the empty prompt
                       inpaint=None,    # `(images, obj_masks)`: add each sample's image and a random repaint mask
-                      depth=False):    # add each sample's true inverse depth at 128 px, for the depth model
+                      depth=None):     # `depth(seeds, g)` → their scenes' inverse depth `(B,128,128)`, for the depth model
     "`batches(step)`: latents drawn from their posteriors, caption ids, noise and timesteps (and inpainting or depth inputs)."
     n_timesteps = SCHEDULER_CONFIG['num_train_timesteps']
     empty = tokens.new_tensor([49406] + [49407] * (tokens.shape[1] - 1))
@@ -388,7 +388,7 @@ def diffusion_batches(lat_mean,        # posterior means of the training latents
             which = torch.randint(2, (batch,), generator=g).numpy()
             om = np.unpackbits(obj_masks[idx.numpy(), which], axis=-1).astype(bool)
             b.update(mask=random_masks(g, batch, om, images.shape[1]), image=uint8_to_tensor(images[idx.numpy()]))
-        if depth: b['depth'] = true_depths(idx.numpy())
+        if depth is not None: b['depth'] = depth(idx.numpy(), g)
         return b
     return batches
 
@@ -518,6 +518,16 @@ def depth_condition(depth, size, dtype=torch.float32) -> torch.Tensor:
     lo, hi = d.amin((1, 2, 3), keepdim=True), d.amax((1, 2, 3), keepdim=True)
     span = hi - lo
     return torch.where(span > 0, 2 * (d - lo) / span.clamp(min=torch.finfo(d.dtype).tiny) - 1, -torch.ones_like(d))
+
+def training_depths(estimator, images, p_estimated=0.5):
+    "`depth(seeds, g)` for `diffusion_batches`: each scene's inverse depth, by `estimator` (with probability `p_estimated`) or true."
+    def depth(seeds, g):
+        maps, estimated = true_depths(seeds), torch.rand(len(seeds), generator=g) < p_estimated
+        if estimated.any():
+            with torch.no_grad():
+                maps[estimated] = estimator(uint8_to_tensor(images[seeds[estimated.numpy()]])).predicted_depth.to(maps)
+        return maps
+    return depth
 
 # %% ../nbs/06_tiny.ipynb #b25e6130
 UPSCALER_VAE_CONFIG = dict(block_out_channels=(32, 64, 128), down_block_types=('DownEncoderBlock2D',) * 3,
@@ -707,7 +717,8 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     if state.is_main_process: write_report(out, 'depth_estimator', held_out_error=round(held_out_depth_error(dpt), 4))
     deep = widen_unet(unet, extra=1)
     train_stage('depth', out, dict(unet=deep, text_encoder=te),
-                diffusion_batches(lat['mean128'], lat['std128'], tokens, scale, batch=32, depth=True),
+                diffusion_batches(lat['mean128'], lat['std128'], tokens, scale, batch=32,
+                                  depth=training_depths(dpt.eval(), data['images'])),
                 diffusion_loss_fn(), budget['depth'], 3e-4, max_steps, progress=progress)
     if state.is_main_process:
         save_folder(out / 'tiny-depth', vae, te, deep, tok_dir,
