@@ -525,7 +525,8 @@ def training_depths(estimator, images, p_estimated=0.5):
         maps, estimated = true_depths(seeds), torch.rand(len(seeds), generator=g) < p_estimated
         if estimated.any():
             with torch.no_grad():
-                maps[estimated] = estimator(uint8_to_tensor(images[seeds[estimated.numpy()]])).predicted_depth.to(maps)
+                x = uint8_to_tensor(images[seeds[estimated.numpy()]]).to(estimator.device)
+                maps[estimated] = estimator(x).predicted_depth.to(maps)
         return maps
     return depth
 
