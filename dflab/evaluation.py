@@ -18,7 +18,7 @@ from .loop import text2img
 from .img2img import img2img
 from .diffedit import diffedit
 from .p2p import prompt_to_prompt
-from .studies import (adherence, reconstruction, text2img_batches, inpaint_scores, measure_word_maps, _kept,
+from .studies import (adherence, reconstruction, text2img_batches, inpaint_scores, measure_word_maps, rest_kept,
                            layout_scores, upscale_scores)
 from .tiny import SHIPPED
 
@@ -264,7 +264,7 @@ def measure_targets(sd, inpaint_sd, clf, *, n=100, n_edits=30, steps=25) -> dict
         vae_psnr=vae_psnr(sd, n), decoded_read=judge_accuracy(sd, clf, n)[1],
         one_object=objects_right(sd, clf, n=n, steps=steps), two_objects=objects_right(sd, clf, n=n, n_objects=2, steps=steps),
         diffedit_success=edit_scores(clf, edited, pairs)['success'],
-        diffedit_kept=float(np.mean([_kept(q, p) for q, p in zip(preds, pairs)])),
+        diffedit_kept=float(np.mean([rest_kept(q, p) for q, p in zip(preds, pairs)])),
         diffedit_other_psnr=float(np.mean([psnr(r, p['image'], mask=p['other_mask']) for r, p in zip(edited, pairs)])),
         img2img_06=float(np.mean([object_correct(q, p['target_scene'], p['index']) for q, p in zip(classify(clf, noised), pairs)])),
         inpaint_blended_success=blended['success'], inpaint_blended_outside=blended['psnr_outside'],

@@ -34,8 +34,8 @@ __all__ = ['OBJECT_DEPTH', 'BINARISATIONS', 'MASK_SETTINGS', 'guidance_sweep', '
            'object_words', 'word_scores', 'measure_word_maps', 'plot_word_maps', 'strength_sweep', 'img2img_scores',
            'plot_scores', 'depth_objects', 'estimated_objects', 'layout_scores', 'inpaint_edit', 'inpaint_scores',
            'bar_scores', 'mask_sampling_ious', 'edge_sharpness', 'upscale_scores', 'reconstruction',
-           'reconstruction_sweep', 'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'timed_edits',
-           'inversion_methods', 'null_text_curve', 'plot_null_text_curve', 'pair_masks', 'mask_scores',
+           'reconstruction_sweep', 'plot_reconstruction_sweep', 'edit_record', 'edit_vs_img2img', 'rest_kept',
+           'timed_edits', 'inversion_methods', 'null_text_curve', 'plot_null_text_curve', 'pair_masks', 'mask_scores',
            'threshold_curve', 'grid_oracle', 'binarisations', 'binarisation_study', 'plot_curve', 'evaluate_editors',
            'standard_editors', 'paste_back_editors', 'compare_mask_methods', 'looped_mask', 'benchmark_masks',
            'benchmark_table', 'generation_scores', 'p2p_scores', 'compare_editors', 'inversion_edits', 'plot_tradeoff',
@@ -371,7 +371,7 @@ def _unedited(pair) -> np.ndarray:
     "Which of the classifier's six labels an edit `pair` should leave alone: those its source and target scenes share."
     return scene_labels(pair['scene']) == scene_labels(pair['target_scene'])
 
-def _kept(pred, pair) -> bool:
+def rest_kept(pred, pair) -> bool:
     "Whether the classifier's labels `pred` of an edit of `pair` show everything but the edited attribute unchanged."
     return bool((pred[_unedited(pair)] == scene_labels(pair['target_scene'])[_unedited(pair)]).all())
 
@@ -382,7 +382,7 @@ def timed_edits(clf, edit, pairs) -> dict:
         start_time = time.perf_counter()
         results.append(edit(p))
         secs.append(time.perf_counter() - start_time)
-    kept = [_kept(pred, p) for pred, p in zip(classify(clf, results), pairs)]
+    kept = [rest_kept(pred, p) for pred, p in zip(classify(clf, results), pairs)]
     return dict(edit_scores(clf, results, pairs), kept=float(np.mean(kept)), seconds=float(np.median(secs)))
 
 def inversion_methods(sd, clf, *, n=10, steps=25, guidance=7.5, strength=0.8, inner_steps=10, start=TEST_SEED) -> dict:
@@ -401,7 +401,7 @@ def inversion_methods(sd, clf, *, n=10, steps=25, guidance=7.5, strength=0.8, in
             secs.append(time.perf_counter() - start_time)
             recon += latents_to_pil(sd, regenerate(sd, inv, p['caption'], start_step=first, guidance=guidance))
         preds = classify(clf, edited)
-        res[method] = dict(edit_record(clf, edited, pairs), kept=float(np.mean([_kept(q, p) for q, p in zip(preds, pairs)])),
+        res[method] = dict(edit_record(clf, edited, pairs), kept=float(np.mean([rest_kept(q, p) for q, p in zip(preds, pairs)])),
                            recon_psnr=float(np.mean([psnr(r, p['image']) for r, p in zip(recon, pairs)])),
                            seconds=float(np.mean(secs)))
     return res
