@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 import numpy as np
 from .models import WEIGHTS, load_sd
-from dataclasses import replace
-from .shapes import make_sample, sample_scene, held_out_pairs, TEST_SEED
-from .metrics import psnr, classifier_accuracy, classify, edit_scores, object_correct, scene_correct
+from .shapes import make_sample, held_out_pairs, held_out_scenes, TEST_SEED
+from .metrics import psnr, classifier_accuracy, classify, edit_scores, object_correct
 from .core import md_table, n_params, seconds
 from .course import weights_hash
 from .vae import pil_to_latents, latents_to_pil, vae_roundtrip
@@ -124,6 +123,13 @@ def _curve(points) -> str:
     "A stage's logged loss at its start, middle and end."
     return ' → '.join(f'{points[i][2]:.4f}' for i in (0, len(points) // 2, -1)) if points else ''
 
+def _probes(probes: dict) -> str:
+    "The text-to-image stages' held-out probes during training, a paragraph per stage (none for a run that logged none)."
+    return ''.join(f"\n\n{stage}: held-out prompts drawn right during training (EMA weights, 25 DDIM steps, guidance 7.5, "
+                   f"{int(rows[0][2])} prompts of each kind; one object / two objects): "
+                   + ', '.join(f"{minutes:.0f} min {one:.2f} / {two:.2f}" for _, minutes, _, one, two in rows)
+                   for stage, rows in probes.items())
+
 def _table_text(rows, header) -> str:
     "`md_table`'s Markdown source (minutes to one decimal)."
     return md_table(rows, header, floatfmt='.1f').data
@@ -181,7 +187,7 @@ Weights stored as fp16 safetensors; diffusers' `{json.loads((Path(sd.path) / 'mo
 right, background named in 80 % of captions. Every measurement uses held-out seeds from {TEST_SEED:,}.
 
 ## Training (recipe {run['recipe']}, {where})
-{stages}
+{stages}{_probes(metrics.get('probes', {}))}
 
 AdamW, linear warm-up then cosine decay, an EMA of the weights. Reproduce with
 `dflab-train-tiny --recipe {run['recipe']}`.{(chr(10) * 2 + metrics['notes']) if metrics.get('notes') else ''}
@@ -237,10 +243,9 @@ def met(name, value) -> bool:
 # %% ../nbs/30_model_card.ipynb #cc0da049
 def objects_right(sd, clf, *, n=100, n_objects=1, steps=25, guidance=7.5, start=TEST_SEED) -> float:
     "Fraction of `n` held-out captions with `n_objects` objects whose objects come out in the right colour and shape."
-    scenes = [replace(sample_scene(np.random.default_rng(start + i), n_objects=n_objects), name_background=True)
-              for i in range(n)]
+    scenes = held_out_scenes(n, n_objects, start)
     images = text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=guidance)
-    return float(np.mean([scene_correct(p, s, check_background=False)['all'] for p, s in zip(classify(clf, images), scenes)]))
+    return classifier_accuracy(clf, images, scenes, check_background=False)
 
 def swap_lands(sd, clf, pairs, *, steps=25, guidance=7.5) -> float:
     "Fraction of prompt-to-prompt word swaps (from noise, seed i for pair i) whose target shows the new word, no object added or lost."

@@ -98,11 +98,11 @@ def object_correct(pred, scene: Scene, index) -> bool:
     return bool((pred[2 + 2 * index: 4 + 2 * index] == want[2 + 2 * index: 4 + 2 * index]).all())
 
 # %% ../nbs/05_metrics.ipynb #a62ddd65
-def classifier_accuracy(clf, images, scenes) -> float:
-    "Fraction of PIL `images` whose every attribute of the matching scene in `scenes` the classifier reads right."
+def classifier_accuracy(clf, images, scenes, check_background=True) -> float:
+    "Fraction of PIL `images` whose every attribute of the matching scene in `scenes` (background too if `check_background`) the classifier reads right."
     if len(images) != len(scenes): raise ValueError(f"{len(images)} images but {len(scenes)} scenes")
     preds = classify(clf, images)
-    return float(np.mean([scene_correct(p, s)['all'] for p, s in zip(preds, scenes)]))
+    return float(np.mean([scene_correct(p, s, check_background)['all'] for p, s in zip(preds, scenes)]))
 
 # %% ../nbs/05_metrics.ipynb #8695cbf0
 def edit_scores(clf, results, pairs) -> dict:

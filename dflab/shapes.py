@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 # %% auto #0
 __all__ = ['SHAPES', 'COLOURS', 'BACKGROUNDS', 'CAMERA', 'FLOOR', 'FLOOR_TILT', 'TEST_SEED', 'Obj', 'Scene', 'sample_scene',
            'object_distance', 'render_scene', 'make_sample', 'render_depth', 'edit_pair', 'held_out_pairs',
-           'scene_labels']
+           'held_out_scenes', 'scene_labels']
 
 # %% ../nbs/04_shapes.ipynb #7cc081f3
 SHAPES = ('circle', 'square', 'triangle', 'star')
@@ -166,6 +166,12 @@ TEST_SEED = 1_000_000
 def held_out_pairs(n=10, kind='colour', size=128, n_objects=None, start=TEST_SEED) -> list:
     "`n` held-out `edit_pair`s of `kind` at `size` px, seeded `start`, `start + 1`, …; `n_objects` 1, 2 or either."
     return [edit_pair(start + i, kind, size=size, n_objects=n_objects) for i in range(n)]
+
+# %% ../nbs/04_shapes.ipynb #a6310ca4
+def held_out_scenes(n=100, n_objects=1, start=TEST_SEED) -> list:
+    "`n` held-out scenes with `n_objects` objects, seeded `start`, `start + 1`, …, their captions naming the background."
+    return [replace(sample_scene(np.random.default_rng(start + i), n_objects=n_objects), name_background=True)
+            for i in range(n)]
 
 # %% ../nbs/04_shapes.ipynb #12c85b4f
 def scene_labels(scene: Scene) -> np.ndarray:

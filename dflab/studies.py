@@ -5,16 +5,16 @@
 # %% ../nbs/29_studies.ipynb #4cb40b61
 from __future__ import annotations
 import statistics, time, warnings
-from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 from .core import image_grid, make_generator, md_table, seconds
 from .checks import MASK_SAMPLINGS, check_number, latent_mask, load_image
 from .models import pipeline_reference
-from .shapes import (BACKGROUNDS, CAMERA, FLOOR, FLOOR_TILT, TEST_SEED, held_out_pairs, make_sample, render_depth,
-                          sample_scene, scene_labels)
-from .metrics import classify, coverage, edit_scores, mask_iou, object_correct, psnr, scene_correct
+from .shapes import (BACKGROUNDS, CAMERA, FLOOR, FLOOR_TILT, TEST_SEED, held_out_pairs, held_out_scenes, make_sample,
+                          render_depth, scene_labels)
+from .metrics import (classifier_accuracy, classify, coverage, edit_scores, mask_iou, object_correct, psnr,
+                           scene_correct)
 from .vae import latents_to_pil, vae_roundtrip
 from .loop import Recorder, strength_start, text2img
 from .attention import _scaled, attention_maps, cross_attention_layers, layer_resolution, otsu_threshold
@@ -93,13 +93,10 @@ def denoising_gif(sd, prompt, path, *, steps=25, seed=0, guidance=7.5, scheduler
 def adherence(sd, clf, guidances=(1, 3, 7.5), *, n=100, n_objects=1, steps=25, seed=0, batch=50,
               start=TEST_SEED) -> dict:
     "Fraction of `n` held-out captions with `n_objects` objects generated all-correct, for each guidance scale."
-    scenes = [replace(sample_scene(np.random.default_rng(start + i), n_objects=n_objects), name_background=True)
-              for i in range(n)]
-    res = {}
-    for g in guidances:
-        images = text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=g, seed=seed, batch=batch)
-        res[g] = float(np.mean([scene_correct(p, s)['all'] for p, s in zip(classify(clf, images), scenes)]))
-    return res
+    scenes = held_out_scenes(n, n_objects, start)
+    return {g: classifier_accuracy(clf, text2img_batches(sd, [s.caption for s in scenes], steps=steps, guidance=g,
+                                                         seed=seed, batch=batch), scenes)
+            for g in guidances}
 
 # %% ../nbs/29_studies.ipynb #e3cf111c
 def plot_adherence(res: dict, title=''):

@@ -11,25 +11,26 @@ from tqdm.auto import tqdm
 from .core import gaussian_blur, make_generator, pil_to_tensor, tensor_to_pil, tensor_to_uint8, uint8_to_tensor
 from .checks import check_number, shrink_mask
 from .models import WEIGHTS, no_progress_bars
-from .shapes import TEST_SEED, make_sample, render_depth, sample_scene, scene_labels
-from .metrics import ShapesClassifier, psnr
+from .shapes import TEST_SEED, held_out_scenes, make_sample, render_depth, sample_scene, scene_labels
+from .metrics import ShapesClassifier, classifier_accuracy, load_classifier, psnr
 
 log = logging.getLogger('dflab.tiny')
 
 # %% auto #0
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
-           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'FOLDER_STAGES',
-           'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder', 'train_scheduler', 'widen_unet', 'StageModel',
-           'shard', 'train_stage', 'shapes_data', 'caption_ids', 'object_centres', 'crop_origins', 'vae_batches',
-           'vae_loss', 'encode_all', 'decode_all', 'latent_scale', 'train_vae', 'held_out_psnr', 'write_report',
-           'hardware', 'training_latents', 'random_masks', 'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn',
-           'held_out_loss', 'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data',
-           'save_classifier', 'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches',
-           'depth_loss', 'held_out_depth_error', 'depth_condition', 'training_depths', 'rescale_latents',
-           'low_res_images', 'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder',
-           'check_training_args', 'train_tiny', 'training_summary', 'loss_curves', 'run_record', 'train_tiny_parser',
-           'train_tiny_cli', 'link_shared_parts', 'install_weights']
+           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'PROBE_LINE',
+           'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder', 'train_scheduler',
+           'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data', 'caption_ids', 'object_centres',
+           'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all', 'latent_scale', 'train_vae',
+           'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks', 'min_snr_weight',
+           'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'held_out_adherence', 'classifier_batches',
+           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'new_depth_estimator',
+           'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss', 'held_out_depth_error',
+           'depth_condition', 'training_depths', 'rescale_latents', 'low_res_images', 'upscaler_latents',
+           'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny',
+           'training_summary', 'log_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts',
+           'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -147,6 +148,14 @@ def _load_state(accelerator, folder) -> dict:
     return json.loads((folder / 'progress.json').read_text())
 
 # %% ../nbs/06_tiny.ipynb #d81ee54b
+def _log_probe(acc, name, step, elapsed, probe, ema, params):
+    "Log stage `name`'s `probe`, run on every process's share with the EMA weights in place, averaged over the processes."
+    ema.store(params); ema.copy_to(params)
+    res = probe(index=acc.process_index, count=acc.num_processes)
+    ema.restore(params)
+    mean = acc.reduce(torch.tensor(list(res.values()), dtype=torch.float64, device=acc.device), 'mean').tolist()
+    log.info(f"{name} probe step {step} {elapsed / 60:.1f} min " + ' '.join(f'{k} {v:g}' for k, v in zip(res, mean)))
+
 def train_stage(name,               # the stage's name: its checkpoint is the folder `out/ckpt/{name}`
                 out,                # the training folder
                 modules: dict,      # the modules to train, by name
@@ -156,6 +165,8 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
                 lr,                 # the peak learning rate
                 max_steps=None,     # a number of steps instead of the time budget
                 ema_decay=0.999,    # decay of the moving average of the weights
+                probe=None,         # `probe(index=, count=)` → {name: fraction} of this process's share of a held-out check
+                probe_minutes=60.,  # how many training minutes apart `probe` runs (with the EMA weights; also at the end)
                 progress=False):    # show a progress bar (on the main process)
     "Train `modules` over accelerate's processes for `minutes` (or `max_steps`), resumably; leaves the EMA weights in them."
     from accelerate import Accelerator
@@ -192,11 +203,14 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
             log.info(f"{name} step {step} {elapsed / 60:.1f} min loss {np.mean(losses[-50:]):.4f} "
                      f"lr {opt.param_groups[0]['lr']:.2e} {step / max(elapsed, 1e-9):.2f} step/s")
         if elapsed - saved_at > 120: _save_state(acc, folder, dict(step=step, elapsed=elapsed)); saved_at = elapsed
+        if probe and int(elapsed / (probe_minutes * 60)) > int((elapsed - dt) / (probe_minutes * 60)):
+            _log_probe(acc, name, step, elapsed, probe, ema, params)
     bar.close()
     ema.copy_to(params)
     _save_state(acc, folder, dict(step=step, elapsed=elapsed, done=True, processes=acc.num_processes,
                                   loss=float(np.mean(losses[-50:])) if losses else None))
     model.eval()
+    if probe: _log_probe(acc, name, step, elapsed, probe, ema, params)
     log.info(f"{name}: done, {step} steps in {elapsed / 60:.1f} min ({(time.time() - t_start) / 60:.1f} min this run, "
              f"{acc.num_processes} process{'es' if acc.num_processes > 1 else ''})")
     return step
@@ -273,10 +287,10 @@ def encode_all(vae, images, size=128, batch=128):
     "Posterior means and standard deviations of `images` resized to `size`, as fp16 tensors."
     means, stds = [], []
     for i in range(0, len(images), batch):
-        x = uint8_to_tensor(images[i:i + batch])
+        x = uint8_to_tensor(images[i:i + batch]).to(vae.device, vae.dtype)
         if size != x.shape[-1]: x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         post = vae.encode(x).latent_dist
-        means.append(post.mean.half()); stds.append(post.std.half())
+        means.append(post.mean.half().cpu()); stds.append(post.std.half().cpu())
     return torch.cat(means), torch.cat(stds)
 
 # %% ../nbs/06_tiny.ipynb #12aef0a0
@@ -285,7 +299,7 @@ def decode_all(vae, means, size=64, batch=128) -> np.ndarray:
     "VAE reconstructions of unscaled latent `means`, resized to `size`, as uint8 `(B,size,size,3)` images."
     out = []
     for i in range(0, len(means), batch):
-        x = vae.decode(means[i:i + batch].float()).sample.clamp(-1, 1)
+        x = vae.decode(means[i:i + batch].to(vae.device, vae.dtype)).sample.clamp(-1, 1)
         x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True)
         out.append(tensor_to_uint8(x))
     return np.concatenate(out)
@@ -416,14 +430,34 @@ def held_out_loss(unet, text_encoder, vae, tokenizer, size=128, n=64, timesteps=
     "The noise-prediction error (MSE) of `unet` on `n` held-out images at `size` px, at each of `timesteps`."
     samples = [make_sample(TEST_SEED + i) for i in range(n)]
     x = F.interpolate(pil_to_tensor([s['image'] for s in samples]), size=(size, size), mode='bilinear', antialias=True)
+    x = x.to(vae.device, vae.dtype)
     latents = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
-    emb = text_encoder(caption_ids(tokenizer, [s['caption'] for s in samples]))[0]
-    sched, noise = train_scheduler(), torch.randn(latents.shape, generator=make_generator(0))
+    emb = text_encoder(caption_ids(tokenizer, [s['caption'] for s in samples]).to(text_encoder.device))[0]
+    sched, noise = train_scheduler(), torch.randn(latents.shape, generator=make_generator(0)).to(latents)
     errors = {}
     for t in timesteps:
-        ts = torch.full((n,), t)
+        ts = torch.full((n,), t, device=latents.device)
         errors[f't{t}'] = round(F.mse_loss(unet(sched.add_noise(latents, noise, ts), ts, emb).sample, noise).item(), 4)
     return errors
+
+# %% ../nbs/06_tiny.ipynb #16e47bef
+@torch.no_grad()
+def held_out_adherence(unet, text_encoder, vae, tokenizer, size=128, n=50, index=0, count=1, steps=25,
+                       guidance=7.5) -> dict:
+    "Fraction of held-out prompts `index`, `index + count`, … of `n` (`prompts`) with one and with two objects the judge reads as drawn right."
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=DDIMScheduler.from_config(SCHEDULER_CONFIG), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    clf, res = load_classifier(), dict(prompts=n)
+    for k, name in ((1, 'one_object'), (2, 'two_objects')):
+        mine = range(index, n, count)                     # prompt i starts from the noise of seed i, wherever it is drawn
+        scenes = [held_out_scenes(n, k)[i] for i in mine]
+        images = pipe([s.caption for s in scenes], height=size, width=size, num_inference_steps=steps,
+                      guidance_scale=guidance, generator=[make_generator(i) for i in mine]).images
+        res[name] = classifier_accuracy(clf, images, scenes, check_background=False)
+    return res
 
 # %% ../nbs/06_tiny.ipynb #20f2738e
 def classifier_batches(make_data, batch=128):
@@ -507,9 +541,9 @@ def depth_loss(parts, b):
 def held_out_depth_error(estimator, n=64) -> float:
     "Mean absolute error of `estimator`'s inverse depth on `n` held-out images, relative to the mean true value."
     samples = [make_sample(TEST_SEED + i) for i in range(n)]
-    x = uint8_to_tensor(np.stack([np.asarray(s['image']) for s in samples]))
+    x = uint8_to_tensor(np.stack([np.asarray(s['image']) for s in samples])).to(estimator.device)
     true = torch.from_numpy(np.stack([render_depth(s['scene']) for s in samples]))
-    return float((estimator(x).predicted_depth - true).abs().mean() / true.mean())
+    return float((estimator(x).predicted_depth.float().cpu() - true).abs().mean() / true.mean())
 
 # %% ../nbs/06_tiny.ipynb #6f36bb2e
 def depth_condition(depth, size, dtype=torch.float32) -> torch.Tensor:
@@ -697,7 +731,8 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     for px, lr in ((64, 1e-3), (128, 5e-4)):
         train_stage(f'unet{px}', out, dict(unet=unet, text_encoder=te),
                     diffusion_batches(lat[f'mean{px}'], lat[f'std{px}'], tokens, scale), diffusion_loss_fn(),
-                    budget[f'unet{px}'], lr, max_steps, progress=progress)
+                    budget[f'unet{px}'], lr, max_steps, progress=progress,     # a smoke run probes 2 prompts of each kind
+                    probe=functools.partial(held_out_adherence, unet, te, vae, tokenizer, px, 2 if max_steps else 50))
         if state.is_main_process:
             write_report(out, f'unet{px}', held_out_loss=held_out_loss(unet, te, vae, tokenizer, px))
     if state.is_main_process: save_folder(out / 'tiny', vae, te, unet, tok_dir)
@@ -751,12 +786,13 @@ def training_summary(out) -> dict:
 
 # %% ../nbs/06_tiny.ipynb #234a1d95
 LOSS_LINE = re.compile(r' (\w+) step (\d+) ([\d.]+) min loss ([\d.]+) ')   # train_stage's line every 50 steps
+PROBE_LINE = re.compile(r' (\w+) probe step (\d+) ([\d.]+) min prompts (\d+) one_object ([\d.]+) two_objects ([\d.]+)')
 
-def loss_curves(out) -> dict:
-    "Each stage's logged training loss in `out/train.log`, `{stage: [[step, minutes, loss], …]}`, a resumed run's lines replacing those it repeats."
+def log_curves(out, line=LOSS_LINE) -> dict:
+    "Each stage's `line`s in `out/train.log` as `{stage: [[step, minutes, value, …], …]}`, a resumed run's lines replacing those it repeats."
     path, curves = Path(out) / 'train.log', {}
-    for m in LOSS_LINE.finditer(path.read_text() if path.exists() else ''):
-        curves.setdefault(m[1], {})[int(m[2])] = [int(m[2]), float(m[3]), float(m[4])]
+    for m in line.finditer(path.read_text() if path.exists() else ''):
+        curves.setdefault(m[1], {})[int(m[2])] = [int(m[2])] + [float(v) for v in m.groups()[2:]]
     return {stage: [c[step] for step in sorted(c)] for stage, c in curves.items()}
 
 # %% ../nbs/06_tiny.ipynb #82dc391d
@@ -765,12 +801,12 @@ FOLDER_STAGES = {'tiny': STAGES[:4] + ('classifier',),                  # the ju
                  'tiny-upscaler': STAGES[2:4] + ('upscaler_vae', 'upscaler')}   # its text encoder is tiny's
 
 def run_record(out, name) -> dict:
-    "What shipped folder `name`'s card records of the run in `out`: the run, its stages' steps, minutes, loss curves and held-out checks."
+    "What shipped folder `name`'s card records of the run in `out`: the run, its stages' steps, minutes, loss curves, probes and held-out checks."
     path = Path(out) / 'report.json'
     report = json.loads(path.read_text()) if path.exists() else {}
     mine = lambda d: {k: v for k, v in d.items() if k in FOLDER_STAGES[name]}
-    return dict(run=report.get('run', {}), training=mine(training_summary(out)), curves=mine(loss_curves(out)),
-                held_out=mine(report))
+    return dict(run=report.get('run', {}), training=mine(training_summary(out)), curves=mine(log_curves(out)),
+                probes=mine(log_curves(out, PROBE_LINE)), held_out=mine(report))
 
 # %% ../nbs/06_tiny.ipynb #b551fc80
 def _number_arg(name):
