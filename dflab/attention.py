@@ -16,8 +16,9 @@ from .loop import check_inputs, ready_scheduler, strength_start, init_latents, n
 
 # %% auto #0
 __all__ = ['BLOCK_ORDER', 'cross_attention_layers', 'layer_resolution', 'select_layers', 'pick_layers', 'CrossAttentionProcessor',
-           'attention_hook', 'AttentionRecorder', 'record_attention', 'word_influence', 'heat_overlay', 'AttentionMaps',
-           'attention_maps', 'attention_explorer', 'otsu_threshold', 'changed_tokens', 'changed_word_map']
+           'attention_hook', 'AttentionRecorder', 'record_attention', 'word_influence', 'unit_scaled', 'heat_overlay',
+           'AttentionMaps', 'attention_maps', 'attention_explorer', 'otsu_threshold', 'changed_tokens',
+           'changed_word_map']
 
 # %% ../nbs/15_attention.ipynb #070ed3c4
 BLOCK_ORDER = ('down_blocks', 'mid_block', 'up_blocks')
@@ -160,7 +161,7 @@ def _upsample(m, size) -> torch.Tensor:
     "A map `(h, w)` resized to `size` (bilinear)."
     return F.interpolate(m[None, None].float(), size=tuple(size), mode='bilinear', align_corners=False)[0, 0]
 
-def _scaled(m) -> torch.Tensor:
+def unit_scaled(m) -> torch.Tensor:
     "`m` scaled to [0, 1]: its lowest value 0, its highest 1."
     return (m - m.min()) / (m.max() - m.min()).clamp_min(1e-12)
 
@@ -228,7 +229,7 @@ class AttentionMaps:
 
     def word(self, word, occurrence=0, *, how='influence', layers=None, steps=None) -> torch.Tensor:
         "Heat map `(H, W)` of `word` at the image's size, scaled to [0, 1]."
-        return _scaled(self.heat(self.weights(self.positions(word, occurrence), how), layers, steps))
+        return unit_scaled(self.heat(self.weights(self.positions(word, occurrence), how), layers, steps))
 
     def show(self, words=None, *, how='influence', layers=None, steps=None, title=None, cols=None, size=2.):
         "Figure: the image, then the heat map of each of `words` over it (a repeated word: its next occurrence)."

@@ -13,8 +13,8 @@ from .core import tensor_to_pil
 # %% auto #0
 __all__ = ['OUTPUT_TYPES', 'IMAGE_FORMS', 'DOWNLOAD_TIMEOUT', 'MAX_SIDE', 'MASK_RULE', 'MASK_SAMPLINGS', 'check_number',
            'check_steps', 'check_guidance', 'check_strength', 'check_eta', 'check_output_type', 'check_prompts',
-           'check_one_prompt', 'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'as_array',
-           'mask_array', 'check_mask_sampling', 'as_mask', 'shrink_mask', 'latent_mask', 'image_and_mask']
+           'check_one_prompt', 'to_rgb', 'as_images', 'check_size', 'round_to_multiple', 'load_image', 'grey_channel',
+           'as_array', 'mask_array', 'check_mask_sampling', 'as_mask', 'shrink_mask', 'latent_mask', 'image_and_mask']
 
 # %% ../nbs/01_checks.ipynb #10aceb48
 def _interval(low, high, low_open, high_open) -> str:
@@ -219,7 +219,7 @@ def load_image(src, size=None) -> Image.Image:
 # %% ../nbs/01_checks.ipynb #9ad57da7
 MASK_RULE = "white (255, 1.0 or True) marks what to edit, black (0) what to keep"
 
-def _grey(arr: np.ndarray, what, rule=f'masks are grey: {MASK_RULE}') -> np.ndarray:
+def grey_channel(arr: np.ndarray, what, rule=f'masks are grey: {MASK_RULE}') -> np.ndarray:
     "An array with equal colour channels (a grey image) reduced to `(H,W)`; `rule` says what it should be."
     while arr.ndim > 2 and arr.shape[0] == 1: arr = arr[0]
     if arr.ndim == 3:
@@ -244,7 +244,7 @@ def as_array(x) -> np.ndarray:
 
 def mask_array(mask) -> np.ndarray:
     "Any mask → float32 array `(H,W)` in [0, 1]; values read as documented above."
-    arr = _grey(as_array(mask), 'the mask')
+    arr = grey_channel(as_array(mask), 'the mask')
     if arr.dtype == np.bool_: return arr.astype(np.float32)
     if arr.dtype == np.uint8:
         if arr.max() == 1:

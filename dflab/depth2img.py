@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np, torch
 from .core import make_generator, show_images, explorer
-from .checks import as_array, as_images, load_image, _grey
+from .checks import as_array, as_images, grey_channel, load_image
 from .text import prompt_embeddings
 from .loop import check_inputs, denoise, strength_start, ready_scheduler, to_output
 from .img2img import sdedit_start
@@ -23,7 +23,7 @@ def _depth_array(depth) -> np.ndarray:
         raise ValueError(f"cannot read a depth map of dtype {arr.dtype}: give numbers (near large, as MiDaS gives)")
     if arr.ndim == 4 and arr.shape[1] == 1: arr = arr[:, 0]                        # (B,1,H,W)
     elif arr.ndim == 3 and arr.shape[0] > 1 and arr.shape[-1] not in (1, 3, 4): pass  # a batch (B,H,W)
-    else: arr = _grey(arr, 'the depth map', rule='a depth map is one grey channel')[None]
+    else: arr = grey_channel(arr, 'the depth map', rule='a depth map is one grey channel')[None]
     if arr.ndim != 3: raise ValueError(f"a depth map must be (H, W), a grey image or a batch (B, H, W), got {arr.shape}")
     if min(arr.shape[1:]) < 2: raise ValueError(f"a depth map needs at least 2x2 pixels, got {arr.shape[1:]}")
     if not np.isfinite(arr).all(): raise ValueError("the depth map contains NaN or infinite values")

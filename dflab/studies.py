@@ -17,7 +17,7 @@ from .metrics import (classifier_accuracy, classify, coverage, edit_scores, mask
                            scene_correct)
 from .vae import latents_to_pil, vae_roundtrip
 from .loop import Recorder, strength_start, text2img
-from .attention import _scaled, attention_maps, cross_attention_layers, layer_resolution, otsu_threshold
+from .attention import attention_maps, cross_attention_layers, layer_resolution, otsu_threshold, unit_scaled
 from .img2img import img2img
 from .depth2img import depth2img, estimate_depth
 from .upscale import upscale
@@ -146,7 +146,7 @@ def word_scores(maps, sample, *, how='influence', layers=None) -> dict:
     masks = sample['masks']
     for j, kind, word, occurrence in object_words(sample['scene']):
         heat = maps.heat(maps.weights(maps.positions(word, occurrence), how), layers)
-        m = _scaled(heat)
+        m = unit_scaled(heat)
         res[f'iou {kind}'].append(mask_iou((m > otsu_threshold(m)).numpy(), masks[j]))
         if len(masks) == 2:
             own, other = (heat[torch.from_numpy(masks[k])].mean().item() for k in (j, 1 - j))
