@@ -185,7 +185,7 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
             return step
         log.info(f"{name}: resumed at step {step}, {elapsed / 60:.1f} min")
     model.train()
-    budget, saved_at, t_start, losses = minutes * 60, elapsed, time.time(), []
+    budget, saved_at, t_start, losses, probed = minutes * 60, elapsed, time.time(), [], None
     bar = tqdm(total=max_steps or round(budget), initial=step if max_steps else round(elapsed), desc=name,
                unit='step' if max_steps else 's', leave=False, disable=not (progress and acc.is_main_process))
     while (step < max_steps) if max_steps else (elapsed < budget):
@@ -204,13 +204,13 @@ def train_stage(name,               # the stage's name: its checkpoint is the fo
                      f"lr {opt.param_groups[0]['lr']:.2e} {step / max(elapsed, 1e-9):.2f} step/s")
         if elapsed - saved_at > 120: _save_state(acc, folder, dict(step=step, elapsed=elapsed)); saved_at = elapsed
         if probe and int(elapsed / (probe_minutes * 60)) > int((elapsed - dt) / (probe_minutes * 60)):
-            _log_probe(acc, name, step, elapsed, probe, ema, params)
+            _log_probe(acc, name, step, elapsed, probe, ema, params); probed = step
     bar.close()
     ema.copy_to(params)
     _save_state(acc, folder, dict(step=step, elapsed=elapsed, done=True, processes=acc.num_processes,
                                   loss=float(np.mean(losses[-50:])) if losses else None))
     model.eval()
-    if probe: _log_probe(acc, name, step, elapsed, probe, ema, params)
+    if probe and probed != step: _log_probe(acc, name, step, elapsed, probe, ema, params)   # once at the end
     log.info(f"{name}: done, {step} steps in {elapsed / 60:.1f} min ({(time.time() - t_start) / 60:.1f} min this run, "
              f"{acc.num_processes} process{'es' if acc.num_processes > 1 else ''})")
     return step
