@@ -453,7 +453,7 @@ def held_out_adherence(unet, text_encoder, vae, tokenizer, size=128, n=50, index
     clf, res = load_classifier(), dict(prompts=n)
     for k, name in ((1, 'one_object'), (2, 'two_objects')):
         mine = range(index, n, count)                     # prompt i starts from the noise of seed i, wherever it is drawn
-        scenes = [held_out_scenes(n, k)[i] for i in mine]
+        scenes = held_out_scenes(n, k)[index::count]
         images = pipe([s.caption for s in scenes], height=size, width=size, num_inference_steps=steps,
                       guidance_scale=guidance, generator=[make_generator(i) for i in mine]).images
         res[name] = classifier_accuracy(clf, images, scenes, check_background=False)
