@@ -20,17 +20,17 @@ log = logging.getLogger('dflab.tiny')
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
            'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'PROBE_LINE',
-           'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder', 'train_scheduler',
-           'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data', 'caption_ids', 'object_centres',
-           'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all', 'latent_scale', 'train_vae',
-           'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks', 'min_snr_weight',
-           'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'held_out_adherence', 'classifier_batches',
-           'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier', 'new_depth_estimator',
-           'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss', 'held_out_depth_error',
-           'depth_condition', 'training_depths', 'rescale_latents', 'low_res_images', 'upscaler_latents',
-           'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args', 'train_tiny',
-           'training_summary', 'log_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli', 'link_shared_parts',
-           'install_weights']
+           'RESUME_LINE', 'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder',
+           'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data', 'caption_ids',
+           'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all', 'latent_scale',
+           'train_vae', 'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks',
+           'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'held_out_adherence',
+           'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier',
+           'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
+           'held_out_depth_error', 'depth_condition', 'training_depths', 'rescale_latents', 'low_res_images',
+           'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args',
+           'train_tiny', 'training_summary', 'log_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli',
+           'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
 VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, sample_size=128, layers_per_block=1,
@@ -788,11 +788,17 @@ def training_summary(out) -> dict:
 LOSS_LINE = re.compile(r' (\w+) step (\d+) ([\d.]+) min loss ([\d.]+) ')   # train_stage's line every 50 steps
 PROBE_LINE = re.compile(r' (\w+) probe step (\d+) ([\d.]+) min prompts (\d+) one_object ([\d.]+) two_objects ([\d.]+)')
 
+RESUME_LINE = re.compile(r' (\w+): resumed at step (\d+),')                  # train_stage's line when it resumes
+
 def log_curves(out, line=LOSS_LINE) -> dict:
-    "Each stage's `line`s in `out/train.log` as `{stage: [[step, minutes, value, …], …]}`, a resumed run's lines replacing those it repeats."
+    "Each stage's `line`s in `out/train.log` as `{stage: [[step, minutes, value, …], …]}`, a resumed run's replacing the stopped run's after its checkpoint."
     path, curves = Path(out) / 'train.log', {}
-    for m in line.finditer(path.read_text() if path.exists() else ''):
-        curves.setdefault(m[1], {})[int(m[2])] = [int(m[2])] + [float(v) for v in m.groups()[2:]]
+    for text in (path.read_text() if path.exists() else '').splitlines():
+        if m := RESUME_LINE.search(text):
+            kept = curves.get(m[1], {})
+            for step in [s for s in kept if s > int(m[2])]: del kept[step]
+        elif m := line.search(text):
+            curves.setdefault(m[1], {})[int(m[2])] = [int(m[2])] + [float(v) for v in m.groups()[2:]]
     return {stage: [c[step] for step in sorted(c)] for stage, c in curves.items()}
 
 # %% ../nbs/06_tiny.ipynb #82dc391d

@@ -36,7 +36,8 @@ notebook's time is not recorded, nor the times of a run with --recompute (which 
 kernel, so `dflab.course.measured` measures the named stored results again, or every one with `all` — once each:
 DFLAB_RECOMPUTE_SINCE, the run's start, marks a result a previous chapter of the run stored as re-made; set it
 yourself, e.g. DFLAB_RECOMPUTE_SINCE=$(date -d '2026-12-08 09:00' +%s), and an interrupted re-measurement resumes,
-skipping every result stored since then).
+skipping every result stored since then). A failing cell does not stop a --recompute run: the chapter's later
+results are still measured, and the failure is reported (and that notebook not written) as in any run.
 """
 import argparse, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -137,8 +138,8 @@ def polling(get_msg):
     return get_msg_polling
 
 
-def execute(path, timeout):
-    "Run every cell of `path` in a fresh kernel (cwd nbs/): (notebook, seconds, error or None, timed out?)."
+def execute(path, timeout, keep_going=False):
+    "Run every cell of `path` in a fresh kernel (cwd nbs/), past failing cells if `keep_going`: (notebook, seconds, error or None, timed out?)."
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -149,7 +150,7 @@ def execute(path, timeout):
         for channel in (client.kc.shell_channel, client.kc.iopub_channel): channel.get_msg = polling(channel.get_msg)
 
     client = NotebookClient(nb, kernel_name='python3', timeout=timeout, startup_timeout=120,
-                            resources={'metadata': {'path': str(NBS)}}, allow_errors=False,
+                            resources={'metadata': {'path': str(NBS)}}, allow_errors=keep_going,
                             record_timing=False, store_widget_state=True, coalesce_streams=True,
                             shutdown_kernel='immediate', extra_arguments=['--IPKernelApp.log_level=ERROR'],
                             on_cell_start=lambda cell, cell_index: started.__setitem__(0, cell_index),
@@ -165,10 +166,10 @@ def execute(path, timeout):
     return nb, time.monotonic() - start, error, timed_out
 
 
-def run_one(path, timeout, path_re):
+def run_one(path, timeout, path_re, keep_going=False):
     "Execute (retrying once after a timeout) and check one notebook: (notebook or None, seconds, problems)."
     for attempt in (1, 2):
-        nb, seconds, error, timed_out = execute(path, timeout)
+        nb, seconds, error, timed_out = execute(path, timeout, keep_going)
         if not timed_out: break
         print(f'  {error} (attempt {attempt} of 2)', flush=True)
     if error is not None: return None, seconds, [error]
@@ -225,7 +226,7 @@ def main(argv=None):
                  gpu=torch.cuda.is_available())
     recorded = json.loads((NBS / TIMES).read_text()) if (NBS / TIMES).exists() else {}
     for path in paths:
-        nb, seconds, found = run_one(path, args.timeout, path_re)
+        nb, seconds, found = run_one(path, args.timeout, path_re, keep_going=bool(args.recompute))
         status = 'ok' if not found else f'FAILED ({len(found)} problem{"s" * (len(found) > 1)})'
         before = recorded.get(path.stem, {}).get('seconds')
         print(f'{path.name}: {status}, {seconds:.0f} s' + (f' (recorded: {before} s)' if before else ''), flush=True)
