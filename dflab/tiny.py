@@ -489,7 +489,8 @@ def classifier_data(vae, data, latent_means) -> tuple:
     "The classifier's training set: every image at 64 px and the VAE reconstructions of a third, with their labels."
     images = data['images']
     labels = np.stack([np.array(l) for l in make_labels(data)])
-    small = tensor_to_uint8(F.interpolate(uint8_to_tensor(images), size=(64, 64), mode='bilinear', antialias=True))
+    small = np.concatenate([tensor_to_uint8(F.interpolate(uint8_to_tensor(images[i:i + 1000]), size=(64, 64), mode='bilinear',
+                                                          antialias=True)) for i in range(0, len(images), 1000)])   # 1000 at a time: 60,000 as floats are 12 GB
     decoded = decode_all(vae, latent_means[:len(images) // 3])
     return np.concatenate([small, decoded]), torch.from_numpy(np.concatenate([labels, labels[:len(decoded)]]))
 
