@@ -29,7 +29,7 @@ __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG'
            'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
            'held_out_depth_error', 'depth_condition', 'training_depths', 'rescale_latents', 'low_res_images',
            'upscaler_latents', 'upscaler_batches', 'upscaler_loss_fn', 'save_folder', 'check_training_args',
-           'train_tiny', 'training_summary', 'log_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli',
+           'training_summary', 'train_tiny', 'log_curves', 'run_record', 'train_tiny_parser', 'train_tiny_cli',
            'link_shared_parts', 'install_weights']
 
 # %% ../nbs/06_tiny.ipynb #a82d9392
@@ -694,6 +694,16 @@ def check_training_args(**args) -> dict:
     "`train_tiny`'s number arguments by name, checked against `TRAINING_ARGS` (`None` passes for all but n_train)."
     return {k: v if v is None and k != 'n_train' else check_number(v, k, **TRAINING_ARGS[k]) for k, v in args.items()}
 
+# %% ../nbs/06_tiny.ipynb #50a266b1
+def training_summary(out) -> dict:
+    "Steps, minutes, processes and final loss of every finished training stage in `out`."
+    res = {}
+    for stage in STAGES:
+        path = Path(out) / 'ckpt' / stage / 'progress.json'
+        if path.exists() and (p := json.loads(path.read_text())).get('done'):
+            res[stage] = dict(steps=p['step'], minutes=round(p['elapsed'] / 60, 1), processes=p['processes'], loss=p['loss'])
+    return res
+
 # %% ../nbs/06_tiny.ipynb #d086f646
 def train_tiny(out,              # folder for data, checkpoints and the trained models
                recipe='v1',      # a name in `RECIPES`
@@ -775,16 +785,6 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     state.wait_for_everyone()
     log.info(f"all stages done in {(time.time() - t0) / 60:.1f} min")
     return out
-
-# %% ../nbs/06_tiny.ipynb #50a266b1
-def training_summary(out) -> dict:
-    "Steps, minutes, processes and final loss of every finished training stage in `out`."
-    res = {}
-    for stage in STAGES:
-        path = Path(out) / 'ckpt' / stage / 'progress.json'
-        if path.exists() and (p := json.loads(path.read_text())).get('done'):
-            res[stage] = dict(steps=p['step'], minutes=round(p['elapsed'] / 60, 1), processes=p['processes'], loss=p['loss'])
-    return res
 
 # %% ../nbs/06_tiny.ipynb #234a1d95
 LOSS_LINE = re.compile(r' (\w+) step (\d+) ([\d.]+) min loss ([\d.]+) ')   # train_stage's line every 50 steps
