@@ -485,14 +485,20 @@ def make_labels(data):
     return [scene_labels(sample_scene(np.random.default_rng(i))) for i in range(len(data['images']))]
 
 # %% ../nbs/06_tiny.ipynb #339fd4c6
-def classifier_data(vae, data, latent_means) -> tuple:
-    "The classifier's training set: every image at 64 px and the VAE reconstructions of a third, with their labels."
+def classifier_data(out, vae, data, latent_means) -> tuple:
+    "The classifier's training set, cached in `out/classifier_data.npz`: every image at 64 px and the VAE reconstructions of a third, with their labels."
+    path = Path(out) / 'classifier_data.npz'
+    if path.exists():
+        saved = np.load(path)
+        return saved['images'], torch.from_numpy(saved['labels'])
     images = data['images']
     labels = np.stack([np.array(l) for l in make_labels(data)])
     small = np.concatenate([tensor_to_uint8(F.interpolate(uint8_to_tensor(images[i:i + 1000]), size=(64, 64), mode='bilinear',
                                                           antialias=True)) for i in range(0, len(images), 1000)])   # 1000 at a time: 60,000 as floats are 12 GB
     decoded = decode_all(vae, latent_means[:len(images) // 3])
-    return np.concatenate([small, decoded]), torch.from_numpy(np.concatenate([labels, labels[:len(decoded)]]))
+    images, labels = np.concatenate([small, decoded]), np.concatenate([labels, labels[:len(decoded)]])
+    np.savez(path, images=images, labels=labels)
+    return images, torch.from_numpy(labels)
 
 # %% ../nbs/06_tiny.ipynb #00083144
 def save_classifier(clf, path):
@@ -754,9 +760,10 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
                                   inpaint=(data['images'], data['masks'])),
                 diffusion_loss_fn(vae=vae, scale=scale), budget['inpaint'], 3e-4, max_steps, progress=progress)
     if state.is_main_process: save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
-    clf, clf_data = ShapesClassifier(), functools.cache(lambda: classifier_data(vae, data, lat['mean128']))
-    if 'classifier' not in training_summary(out): clf_data()     # made before the stage's clock starts, not on its time
-    train_stage('classifier', out, dict(clf=clf), classifier_batches(clf_data),
+    clf, clf_data = ShapesClassifier(), None
+    if 'classifier' not in training_summary(out):     # made (once, by the main process) before the stage's clock starts
+        with state.main_process_first(): clf_data = classifier_data(out, vae, data, lat['mean128'])
+    train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: clf_data),
                 classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99, progress=progress)
     if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
     dpt = new_depth_estimator()
