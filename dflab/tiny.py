@@ -497,7 +497,9 @@ def classifier_data(out, vae, data, latent_means) -> tuple:
                                                           antialias=True)) for i in range(0, len(images), 1000)])   # 1000 at a time: 60,000 as floats are 12 GB
     decoded = decode_all(vae, latent_means[:len(images) // 3])
     images, labels = np.concatenate([small, decoded]), np.concatenate([labels, labels[:len(decoded)]])
-    np.savez(path, images=images, labels=labels)
+    partial = path.with_name('classifier_data.partial.npz')      # renamed when whole: a stopped run leaves no half file
+    np.savez(partial, images=images, labels=labels)
+    partial.rename(path)
     return images, torch.from_numpy(labels)
 
 # %% ../nbs/06_tiny.ipynb #00083144
