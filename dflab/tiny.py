@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_tiny.ipynb #b921705e
 from __future__ import annotations
-import argparse, datetime, functools, json, logging, math, os, platform, re, shutil, time
+import argparse, contextlib, datetime, functools, json, logging, math, os, platform, re, shutil, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -21,9 +21,9 @@ __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG'
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
            'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'PROBE_LINE',
            'RESUME_LINE', 'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder',
-           'train_scheduler', 'widen_unet', 'StageModel', 'shard', 'train_stage', 'shapes_data', 'caption_ids',
-           'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all', 'latent_scale',
-           'train_vae', 'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks',
+           'train_scheduler', 'widen_unet', 'main_process_first', 'StageModel', 'shard', 'train_stage', 'shapes_data',
+           'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all',
+           'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks',
            'min_snr_weight', 'diffusion_batches', 'diffusion_loss_fn', 'held_out_loss', 'held_out_adherence',
            'classifier_batches', 'classifier_loss', 'make_labels', 'classifier_data', 'save_classifier',
            'new_depth_estimator', 'depth_image_processor', 'true_depths', 'depth_batches', 'depth_loss',
@@ -93,6 +93,15 @@ def _state_kwargs() -> dict:
     "accelerate's state options: join data-parallel processes on the CPU when there is no GPU, and wait long for each other."
     return dict(cpu=int(os.environ.get('WORLD_SIZE', 1)) > 1 and not torch.cuda.is_available(),
                 timeout=datetime.timedelta(hours=3))   # the other processes wait while the main one draws and encodes
+
+@contextlib.contextmanager
+def main_process_first(state):
+    "`state.main_process_first()`, the main process working with every process's CPU threads while the others wait."
+    threads = torch.get_num_threads()
+    if state.is_main_process: torch.set_num_threads(threads * state.num_processes)
+    try:
+        with state.main_process_first(): yield
+    finally: torch.set_num_threads(threads)
 
 class StageModel(torch.nn.Module):
     "The modules a stage trains, with the stage's loss on a batch as `forward` (the one call DDP and autocast wrap)."
@@ -689,8 +698,8 @@ RECIPES = {
     'v2': dict(vae=dict(block_out_channels=(32, 64, 128, 128)),
                unet=dict(block_out_channels=(64, 128, 256), cross_attention_dim=256),
                text=dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4), n_train=60_000,
-               minutes=dict(vae=150., vae_decoder=90., unet64=240., unet128=300., inpaint=60., classifier=20.,
-                            depth_estimator=20., depth=60., upscaler_vae=40., upscaler=120.)),
+               minutes=dict(vae=90., vae_decoder=45., unet64=120., unet128=90., inpaint=45., classifier=20.,
+                            depth_estimator=20., depth=45., upscaler_vae=30., upscaler=90.)),
 }
 
 # %% ../nbs/06_tiny.ipynb #b4ecef44
@@ -736,12 +745,12 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     scale = 1 if minutes is None else minutes / sum(r['minutes'].values())
     budget = {k: v * scale for k, v in r['minutes'].items()}
     t0, tok_dir = time.time(), WEIGHTS / 'tiny' / 'tokenizer'
-    with state.main_process_first(): data = shapes_data(out, n_train)   # the main process draws, the others read
+    with main_process_first(state): data = shapes_data(out, n_train)   # the main process draws, the others read
     log.info(f"recipe {recipe}; data: {n_train} images ({(time.time() - t0) / 60:.1f} min so far)")
     torch.manual_seed(0)          # the initial weights of every model, in the order they are made
     vae = train_vae(out, data['images'], budget, max_steps, progress, **r['vae'])
     if state.is_main_process: write_report(out, 'vae', psnr_128=round(held_out_psnr(vae), 2))
-    with state.main_process_first(): lat = training_latents(out, vae, data['images'])
+    with main_process_first(state): lat = training_latents(out, vae, data['images'])
     scale = vae.config.scaling_factor
     log.info(f"latent scaling factor {scale} ({(time.time() - t0) / 60:.1f} min so far)")
     tokenizer = CLIPTokenizer.from_pretrained(tok_dir)
@@ -764,7 +773,7 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     if state.is_main_process: save_folder(out / 'tiny-inpainting', vae, te, wide, tok_dir)
     clf, clf_data = ShapesClassifier(), None
     if 'classifier' not in training_summary(out):     # made (once, by the main process) before the stage's clock starts
-        with state.main_process_first(): clf_data = classifier_data(out, vae, data, lat['mean128'])
+        with main_process_first(state): clf_data = classifier_data(out, vae, data, lat['mean128'])
     train_stage('classifier', out, dict(clf=clf), classifier_batches(lambda: clf_data),
                 classifier_loss, budget['classifier'], 2e-3, max_steps, ema_decay=0.99, progress=progress)
     if state.is_main_process: save_classifier(clf, out / 'shapes-classifier.safetensors')
@@ -783,7 +792,7 @@ def train_tiny(out,              # folder for data, checkpoints and the trained 
     up_vae = new_vae(**UPSCALER_VAE_CONFIG)
     train_stage('upscaler_vae', out, dict(vae=up_vae), vae_batches(data['images'], object_centres(len(data['images'])),
                 factor=4), vae_loss, budget['upscaler_vae'], 1e-3, max_steps, progress=progress)
-    with state.main_process_first(): up_lat = upscaler_latents(out, up_vae.requires_grad_(False), data['images'])
+    with main_process_first(state): up_lat = upscaler_latents(out, up_vae.requires_grad_(False), data['images'])
     low = low_res_images(data['images'])
     up_unet = new_unet(**UPSCALER_UNET_CONFIG, cross_attention_dim=te.config.hidden_size)
     train_stage('upscaler', out, dict(unet=up_unet), upscaler_batches(up_lat['mean'], up_lat['std'], tokens, low),
