@@ -24,7 +24,7 @@ from .tiny import SHIPPED
 # %% auto #0
 __all__ = ['ABOUT', 'STAGE_WORK', 'PREDICTS', 'TARGETS', 'vae_psnr', 'judge_accuracy', 'generation_seconds', 'evaluate_tiny',
            'measure_folder', 'part_rows', 'model_card', 'shipped_folders', 'shipped_metrics', 'write_model_cards',
-           'met', 'objects_right', 'swap_lands', 'measure_targets']
+           'plot_training', 'met', 'objects_right', 'swap_lands', 'measure_targets']
 
 # %% ../nbs/30_model_card.ipynb #4f3e0eac
 def vae_psnr(sd, n=100, start=TEST_SEED) -> float:
@@ -213,6 +213,29 @@ def write_model_cards(measures: dict, dest=WEIGHTS):
         metrics = {**json.loads((folder / 'metrics.json').read_text()), 'measured': numbers, 'weights': weights_hash(sd)}
         (folder / 'metrics.json').write_text(json.dumps(metrics, indent=1) + '\n')
         (folder / 'README.md').write_text(model_card(name, metrics, sd))
+
+# %% ../nbs/30_model_card.ipynb #80c16707
+def plot_training(metrics: dict, title=''):
+    "Each stage's loss curve of a `metrics.json` record and its probes, stage after stage on one axis of training minutes."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    probe_ax, start = None, 0.
+    for stage, info in metrics['training'].items():
+        if curve := metrics['curves'].get(stage):
+            ax.plot([start + r[1] for r in curve], [r[2] for r in curve], lw=1, label=stage)
+        if rows := metrics.get('probes', {}).get(stage):
+            probe_ax = probe_ax or ax.twinx()
+            for i, (kind, marker) in enumerate((('one object', 'o'), ('two objects', 's'))):
+                probe_ax.plot([start + r[1] for r in rows], [r[3 + i] for r in rows], marker, color='k', mfc='none',
+                              label=kind if not probe_ax.get_legend_handles_labels()[1][i:] else None)
+        start += info['minutes']
+        ax.axvline(start, color='0.85', lw=0.8)
+    ax.set(yscale='log', xlabel='training minutes', ylabel='loss', title=title)
+    ax.legend(fontsize=7, ncol=2, loc='lower left')
+    if probe_ax:
+        probe_ax.set(ylim=(0, 1.05), ylabel='held-out prompts drawn right')
+        probe_ax.legend(fontsize=7, loc='lower right')
+    return fig
 
 # %% ../nbs/30_model_card.ipynb #98fb5a25
 TARGETS = {   # name → (bound, 'min' or 'max', what is measured)
