@@ -123,9 +123,9 @@ def _made_since_asked(path) -> bool:
     return since is not None and path.exists() and path.stat().st_mtime >= float(since)
 
 def measured(sd, name, compute, recompute=False):
-    "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` or `recompute_asked` (dflab-tiny's if none is stored)."
+    "Result `name` on `sd`'s model: stored, or `compute()`d and stored if `recompute` or `recompute_asked` (dflab-tiny's if none is stored); `compute=None` only reads."
     path = results_folder(sd) / f'{name}.json'
-    if recompute or (recompute_asked(name) and not _made_since_asked(path)):
+    if compute is not None and (recompute or (recompute_asked(name) and not _made_since_asked(path))):
         start = time.perf_counter()
         result = json.loads(json.dumps(compute()))      # as it will read back: dict keys become strings
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,8 +142,8 @@ def measured(sd, name, compute, recompute=False):
     return stored['result']
 
 def _check_current(stored, name, compute, sd):
-    "Say (or, as the tests run, raise) that result `name` was made by other code or other weights."
-    stale = [what for what, now in (('code', code_hash(compute)), ('weights', sd and weights_hash(sd)))
+    "Say (or, as the tests run, raise) that result `name` was made by other code (unless `compute` is None) or other weights."
+    stale = [what for what, now in (('code', compute and code_hash(compute)), ('weights', sd and weights_hash(sd)))
              if now is not None and stored[what] != now]
     if not stale: return
     message = (f"the stored result {name!r} was measured with other {' and '.join(stale)} than this: "

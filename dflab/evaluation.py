@@ -214,7 +214,7 @@ def write_model_cards(measures: dict, dest=WEIGHTS):
         (folder / 'metrics.json').write_text(json.dumps(metrics, indent=1) + '\n')
         (folder / 'README.md').write_text(model_card(name, metrics, sd))
 
-# %% ../nbs/30_model_card.ipynb #80c16707
+# %% ../nbs/30_model_card.ipynb #9549944e
 def plot_training(metrics: dict, title=''):
     "Each stage's loss curve of a `metrics.json` record and its probes, stage after stage on one axis of training minutes."
     import matplotlib.pyplot as plt
