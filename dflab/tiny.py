@@ -19,8 +19,8 @@ log = logging.getLogger('dflab.tiny')
 # %% auto #0
 __all__ = ['log', 'VAE_CONFIG', 'UNET_CONFIG', 'TEXT_CONFIG', 'SCHEDULER_CONFIG', 'DEPTH_ESTIMATOR_CONFIG', 'UPSCALER_VAE_CONFIG',
            'UPSCALER_UNET_CONFIG', 'UPSCALER_SCHEDULER_CONFIG', 'LOW_RES_SCHEDULER_CONFIG', 'UPSCALER_SCALE',
-           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'TRAINING_ARGS', 'LOSS_LINE', 'PROBE_LINE',
-           'RESUME_LINE', 'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder',
+           'MAX_NOISE_LEVEL', 'PIPELINES', 'STAGES', 'RECIPES', 'SHIPPED_RECIPE', 'TRAINING_ARGS', 'LOSS_LINE',
+           'PROBE_LINE', 'RESUME_LINE', 'FOLDER_STAGES', 'SHIPPED', 'PARTS', 'new_vae', 'new_unet', 'new_text_encoder',
            'train_scheduler', 'widen_unet', 'main_process_first', 'StageModel', 'shard', 'train_stage', 'shapes_data',
            'caption_ids', 'object_centres', 'crop_origins', 'vae_batches', 'vae_loss', 'encode_all', 'decode_all',
            'latent_scale', 'train_vae', 'held_out_psnr', 'write_report', 'hardware', 'training_latents', 'random_masks',
@@ -701,6 +701,8 @@ RECIPES = {
                minutes=dict(vae=90., vae_decoder=45., unet64=120., unet128=90., inpaint=45., classifier=20.,
                             depth_estimator=20., depth=45., upscaler_vae=30., upscaler=90.)),
 }
+SHIPPED_RECIPE = 'v1'   # the recipe of the weights dflab ships: what `train_tiny` trains by default
+
 
 # %% ../nbs/06_tiny.ipynb #b4ecef44
 # the rule of each of train_tiny's numbers, for `check_number` (n_train ≥ 3: a third of the images is decoded)
@@ -723,7 +725,7 @@ def training_summary(out) -> dict:
 
 # %% ../nbs/06_tiny.ipynb #d086f646
 def train_tiny(out,              # folder for data, checkpoints and the trained models
-               recipe='v1',      # a name in `RECIPES`
+               recipe=SHIPPED_RECIPE,   # a name in `RECIPES`
                minutes=None,     # training minutes over all stages, shared as the recipe shares them (its own if None)
                n_train=None,     # number of training images, seeds 0…n_train-1 (the recipe's if None)
                max_steps=None,   # steps per stage instead of the time budget (smoke runs)
@@ -856,7 +858,7 @@ def train_tiny_parser() -> argparse.ArgumentParser:
     "The parser of `dflab-train-tiny`'s arguments."
     p = argparse.ArgumentParser(prog='dflab-train-tiny', description='Train the embedded dflab-tiny model on the shapes world.')
     p.add_argument('--out', required=True, type=_out_folder, help='folder for data, checkpoints, log and the trained models')
-    p.add_argument('--recipe', choices=list(RECIPES), default='v1', help='what to train (default: %(default)s)')
+    p.add_argument('--recipe', choices=list(RECIPES), default=SHIPPED_RECIPE, help='what to train (default: %(default)s)')
     p.add_argument('--minutes', type=_number_arg('minutes'), default=None,
                    help="training minutes over all stages (default: the recipe's)")
     p.add_argument('--n-train', type=_number_arg('n_train'), default=None,
