@@ -703,7 +703,6 @@ RECIPES = {
 }
 SHIPPED_RECIPE = 'v1'   # the recipe of the weights dflab ships: what `train_tiny` trains by default
 
-
 # %% ../nbs/06_tiny.ipynb #b4ecef44
 # the rule of each of train_tiny's numbers, for `check_number` (n_train ≥ 3: a third of the images is decoded)
 TRAINING_ARGS = dict(minutes=dict(low=0, low_open=True), n_train=dict(low=3, integer=True),
